@@ -1,0 +1,41 @@
+"""minigrad: reverse-mode automatic differentiation you can read.
+
+Two engines share one graph machinery (``minigrad.autograd``):
+
+* ``Value``: one float per node, micrograd's API (``minigrad.scalar``);
+* ``Tensor``: NumPy arrays, PyTorch's API (``minigrad.tensor``, ``minigrad.nn``, ``minigrad.optim``).
+"""
+
+from minigrad.autograd import (
+    AnomalyError,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    name_scope,
+    no_grad,
+    record_backward,
+    set_grad_enabled,
+    topological_order,
+)
+from minigrad.check import GradcheckError, gradcheck
+from minigrad.scalar.value import ScalarFunction, Value, value_sum, zero_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnomalyError",
+    "GradcheckError",
+    "ScalarFunction",
+    "Value",
+    "detect_anomaly",
+    "enable_grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "name_scope",
+    "no_grad",
+    "record_backward",
+    "set_grad_enabled",
+    "topological_order",
+    "value_sum",
+    "zero_grad",
+]

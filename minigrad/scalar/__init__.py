@@ -1,0 +1,5 @@
+"""The scalar engine: ``Value`` (one float per node) and micrograd-style ``nn``."""
+
+from minigrad.scalar.value import ScalarFunction, Value, value_sum, zero_grad
+
+__all__ = ["ScalarFunction", "Value", "value_sum", "zero_grad"]
