@@ -17,7 +17,8 @@ from minigrad.autograd import (
     set_grad_enabled,
     topological_order,
 )
-from minigrad.check import GradcheckError, gradcheck
+from minigrad.batchnorm import compare_batchnorm
+from minigrad.check import GradcheckError, compare_grads, gradcheck
 from minigrad.scalar.value import ScalarFunction, Value, value_sum, zero_grad
 
 __version__ = "0.1.0"
@@ -27,6 +28,8 @@ __all__ = [
     "GradcheckError",
     "ScalarFunction",
     "Value",
+    "compare_batchnorm",
+    "compare_grads",
     "detect_anomaly",
     "enable_grad",
     "gradcheck",

@@ -12,6 +12,10 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:function", one-line help)
     "demo": ("minigrad.demo:main", "the main demo: BatchNorm both ways, graphs, a toy MLP trained"),
+    "bn-compare": (
+        "minigrad.batchnorm.compare:main",
+        "BatchNorm composite vs fused: gradient table, graph sizes, times (--out: both graphs)",
+    ),
 }
 
 

@@ -1,0 +1,342 @@
+"""BatchNorm as the paper writes it, in NumPy: the math both engines build on.
+
+Ioffe & Szegedy (2015), Algorithm 1, for one feature (channel) over a mini-batch of
+m values x_1..x_m (m = N for an (N, C) input, m = N * L for (N, C, L)):
+
+    mu     = 1/m sum_i x_i                      mini-batch mean
+    var    = 1/m sum_i (x_i - mu)^2             mini-batch variance (biased)
+    xhat_i = (x_i - mu) / sqrt(var + eps)       normalize
+    y_i    = gamma * xhat_i + beta              scale and shift
+
+Algorithm 2 (inference) replaces mu and var by running estimates gathered while
+training. As in PyTorch, each training step blends them in
+
+    running_mean = (1 - momentum) * running_mean + momentum * mu
+    running_var  = (1 - momentum) * running_var  + momentum * var * m / (m - 1)
+
+(the running variance uses the *unbiased* batch variance), and ``momentum=None``
+means a plain cumulative average: momentum = 1 / num_batches_tracked.
+
+Reading order of this file:
+
+1. ``transform`` / ``transform_backward``: Algorithm 1 and its gradient, step by step,
+   in plain NumPy. This is the reference the tests and the benchmark compare against.
+2. The hand derivation of the backward (in ``fused_backward``'s docstring), and the
+   two kernels the fused ops run: the same math, arranged to touch memory as few
+   times as NumPy allows.
+3. Running statistics and the checks every front end (tensor, scalar) shares, so both
+   engines reject the same bad input with the same message.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "BatchStats",
+    "Steps",
+    "channel_view",
+    "check_eps",
+    "check_input_shape",
+    "check_momentum",
+    "fused_backward",
+    "fused_backward_eval",
+    "fused_forward",
+    "fused_forward_eval",
+    "momentum_factor",
+    "reduce_axes",
+    "transform",
+    "transform_backward",
+    "update_running_stats",
+]
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def reduce_axes(ndim: int) -> tuple[int, ...]:
+    """The axes a channel's statistics are taken over: N for (N, C), N and L for (N, C, L)."""
+    return (0,) if ndim == 2 else (0, 2)
+
+
+def channel_view(v: np.ndarray, ndim: int) -> np.ndarray:
+    """A per-channel vector (C,) shaped to broadcast against an input of ``ndim`` dims."""
+    return v if ndim == 2 else v.reshape(-1, 1)
+
+
+# ---------------------------------------------------------------- 1. Algorithm 1, step by step
+
+
+class Steps(NamedTuple):
+    """Every intermediate of Algorithm 1 (statistics are per channel, shape (C,))."""
+
+    mean: np.ndarray
+    var: np.ndarray  # biased: divided by m
+    xhat: np.ndarray
+    y: np.ndarray
+
+
+def transform(
+    x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None, eps: float = 1e-5
+) -> Steps:
+    """Algorithm 1 on an (N, C) or (N, C, L) array, one line per step of the paper.
+
+    ``gamma``/``beta`` of None mean no affine step (gamma = 1, beta = 0).
+    """
+    axes = reduce_axes(x.ndim)
+    mean = x.mean(axis=axes)  # mini-batch mean
+    centered = x - channel_view(mean, x.ndim)
+    var = (centered**2).mean(axis=axes)  # mini-batch variance (biased)
+    xhat = centered / np.sqrt(channel_view(var, x.ndim) + eps)  # normalize
+    y = xhat
+    if gamma is not None:
+        y = xhat * channel_view(gamma, x.ndim) + channel_view(beta, x.ndim)  # scale and shift
+    return Steps(mean, var, xhat, y)
+
+
+def transform_backward(
+    dy: np.ndarray, steps: Steps, gamma: np.ndarray | None, eps: float = 1e-5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dx, dgamma, dbeta) for ``transform``, written the way one derives it first.
+
+    This is the "hand-written NumPy" of the benchmark: the simplified formula (derived in
+    ``fused_backward``) with no attention paid to temporaries.
+    """
+    axes = reduce_axes(dy.ndim)
+    m = dy.size // steps.mean.size
+    g = np.ones_like(steps.mean) if gamma is None else gamma
+    sigma = np.sqrt(steps.var + eps)
+    dbeta = dy.sum(axis=axes)
+    dgamma = (dy * steps.xhat).sum(axis=axes)
+    scale = channel_view(g / (m * sigma), dy.ndim)
+    dx = scale * (
+        m * dy - channel_view(dbeta, dy.ndim) - steps.xhat * channel_view(dgamma, dy.ndim)
+    )
+    return dx, dgamma, dbeta
+
+
+# ---------------------------------------------------------------- 2. the fused kernels
+
+
+class BatchStats(NamedTuple):
+    """What the fused forward keeps: the statistics, and what its backward needs."""
+
+    mean: np.ndarray  # (C,)
+    var: np.ndarray  # (C,), biased
+    inv_std: np.ndarray  # (C,), 1 / sqrt(var + eps)
+    centered: np.ndarray  # x - mean, same shape as x: the one big array saved for backward
+
+
+def fused_forward(
+    x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None, eps: float
+) -> tuple[np.ndarray, BatchStats]:
+    """Algorithm 1 in five passes over memory (a pass = one sweep over an array of x's size).
+
+    1. mean = sum(x) / m                          read x
+    2. centered = x - mean                        read x, write centered (kept for backward)
+    3. var = sum(centered * centered) / m         read centered (einsum: no temporary square)
+    4. y = centered * (gamma / sigma)             read centered, write y
+    5. y += beta                                  read and write y, in place
+
+    xhat itself is never stored: backward needs only ``centered`` and 1/sigma, since
+    xhat = centered / sigma. The textbook order (``transform``) makes seven passes and
+    keeps three full-size temporaries alive.
+    """
+    ndim, dtype = x.ndim, x.dtype
+    axes = reduce_axes(ndim)
+    m = x.size // x.shape[1]
+    mean = x.sum(axis=axes) / dtype.type(m)
+    centered = np.subtract(x, channel_view(mean, ndim))
+    subscripts = "nc,nc->c" if ndim == 2 else "ncl,ncl->c"
+    var = np.einsum(subscripts, centered, centered) / dtype.type(m)
+    inv_std = (1.0 / np.sqrt(var + eps)).astype(dtype, copy=False)
+    scale = inv_std if gamma is None else gamma * inv_std
+    y = np.multiply(centered, channel_view(scale, ndim))
+    if beta is not None:
+        y += channel_view(beta, ndim)
+    return y, BatchStats(mean, var, inv_std, centered)
+
+
+def fused_backward(
+    dy: np.ndarray, stats: BatchStats, gamma: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dx, dgamma, dbeta) of Algorithm 1, derived by hand.
+
+    Per channel, with m values, sigma = sqrt(var + eps), upstream gradient dy_i.
+    Walk Algorithm 1 backwards, one step at a time:
+
+    scale and shift, y_i = gamma xhat_i + beta:
+        dbeta   = sum_i dy_i
+        dgamma  = sum_i dy_i xhat_i
+        dxhat_i = dy_i gamma
+
+    normalize, xhat_i = (x_i - mu) (var + eps)^(-1/2); var is used by every xhat_i:
+        dvar    = sum_i dxhat_i (x_i - mu) (-1/2) (var + eps)^(-3/2)
+                = -1 / (2 sigma^2) sum_i dxhat_i xhat_i
+
+    mean, used by every xhat_i directly and by var (d var / d mu = -2/m sum_i (x_i - mu) = 0):
+        dmu     = sum_i dxhat_i (-1 / sigma) + dvar * 0
+                = -1 / sigma sum_i dxhat_i
+
+    each x_i reaches the loss three ways: through xhat_i, through var, through mu:
+        dx_i    = dxhat_i / sigma + dvar * 2 (x_i - mu) / m + dmu / m
+
+    Substitute x_i - mu = sigma xhat_i and the two sums:
+        dx_i    = 1/sigma (dxhat_i - 1/m sum_j dxhat_j - xhat_i 1/m sum_j dxhat_j xhat_j)
+
+    and dxhat = gamma dy turns the sums into dbeta and dgamma:
+        dx      = gamma / (m sigma) * (m dy - sum(dy) - xhat * sum(dy * xhat))
+                = gamma / (m sigma) * (m dy - dbeta - xhat * dgamma)
+
+    Passes over memory: two reductions (dbeta reads dy; dgamma reads dy and centered)
+    and four element-wise sweeps (NumPy has no fused multiply-add, so a sum of two
+    scaled arrays needs one temporary). With centered = sigma xhat and k = gamma / sigma:
+
+        dx = k * dy  +  (centered * (-k dgamma / (m sigma))  +  (-k dbeta / m))
+    """
+    ndim, dtype = dy.ndim, dy.dtype
+    axes = reduce_axes(ndim)
+    m = dy.size // dy.shape[1]
+    inv_std = stats.inv_std
+    subscripts = "nc,nc->c" if ndim == 2 else "ncl,ncl->c"
+    dbeta = dy.sum(axis=axes)  # pass 1: read dy
+    dgamma = np.einsum(subscripts, dy, stats.centered) * inv_std  # pass 2: read dy, centered
+    k = inv_std if gamma is None else gamma * inv_std
+    inv_m = dtype.type(1.0 / m)
+    a = channel_view(-k * dgamma * inv_std * inv_m, ndim)
+    b = channel_view(-k * dbeta * inv_m, ndim)
+    dx = np.multiply(dy, channel_view(k, ndim))  # pass 3: read dy, write dx
+    tmp = np.multiply(stats.centered, a)  # pass 4: read centered, write tmp
+    tmp += b  # pass 5: b rides along, in place
+    dx += tmp  # pass 6: read tmp, read/write dx
+    return dx, dgamma, dbeta
+
+
+def fused_forward_eval(
+    x: np.ndarray,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    eps: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Algorithm 2: with fixed statistics, BatchNorm is a per-channel affine map.
+
+    y = x * scale + shift with scale = gamma / sqrt(running_var + eps) and
+    shift = beta - running_mean * scale: two passes. Returns (y, inv_std).
+    """
+    ndim, dtype = x.ndim, x.dtype
+    inv_std = (1.0 / np.sqrt(running_var + eps)).astype(dtype, copy=False)
+    scale = inv_std if gamma is None else gamma * inv_std
+    shift = -running_mean * scale
+    if beta is not None:
+        shift = shift + beta
+    y = np.multiply(x, channel_view(scale.astype(dtype, copy=False), ndim))
+    y += channel_view(shift.astype(dtype, copy=False), ndim)
+    return y, inv_std
+
+
+def fused_backward_eval(
+    dy: np.ndarray,
+    x: np.ndarray,
+    running_mean: np.ndarray,
+    inv_std: np.ndarray,
+    gamma: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dx, dgamma, dbeta) of Algorithm 2: the statistics are constants, so
+    dx = dy * gamma / sigma, dgamma = sum(dy * xhat), dbeta = sum(dy)."""
+    ndim = dy.ndim
+    axes = reduce_axes(ndim)
+    k = inv_std if gamma is None else gamma * inv_std
+    dx = np.multiply(dy, channel_view(k, ndim))
+    dbeta = dy.sum(axis=axes)
+    subscripts = "nc,nc->c" if ndim == 2 else "ncl,ncl->c"
+    # x - rm first (a temporary), not sum(dy x) - rm sum(dy): that difference of two
+    # large sums cancels catastrophically when the values sit far from zero.
+    centered = np.subtract(x, channel_view(running_mean.astype(x.dtype, copy=False), ndim))
+    dgamma = np.einsum(subscripts, dy, centered) * inv_std
+    return dx, dgamma, dbeta
+
+
+# ---------------------------------------------------------------- 3. running statistics, checks
+
+
+def momentum_factor(momentum: float | None, num_batches_tracked: int) -> float:
+    """The blending weight of this step's statistics.
+
+    ``momentum=None`` gives a cumulative average: the k-th batch (k = num_batches_tracked,
+    already counting this one) gets weight 1/k, so after k batches each has weight 1/k.
+    """
+    if momentum is None:
+        return 1.0 / num_batches_tracked
+    return float(momentum)
+
+
+def update_running_stats(
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    batch_mean: np.ndarray,
+    batch_var: np.ndarray,
+    m: int,
+    factor: float,
+) -> None:
+    """Blend this batch into the running estimates, in place (as PyTorch does).
+
+    ``batch_var`` is the biased variance; the running variance gets the unbiased one,
+    var * m / (m - 1), because at inference it stands for the population's variance.
+    """
+    unbiased = batch_var * (m / (m - 1))
+    running_mean *= 1.0 - factor
+    running_mean += factor * batch_mean.astype(running_mean.dtype, copy=False)
+    running_var *= 1.0 - factor
+    running_var += factor * unbiased.astype(running_var.dtype, copy=False)
+
+
+def check_eps(op: str, eps: float) -> float:
+    """eps must be a positive number: it keeps 1/sqrt(var + eps) finite for a constant feature."""
+    if isinstance(eps, bool) or not isinstance(eps, int | float | np.floating):
+        raise TypeError(f"{op}: eps must be a number, got {type(eps).__name__} {eps!r}")
+    if not eps > 0:
+        raise ValueError(f"{op}: eps must be > 0, got {eps!r}")
+    return float(eps)
+
+
+def check_momentum(op: str, momentum: float | None) -> float | None:
+    """momentum is None (cumulative average) or a number in [0, 1]."""
+    if momentum is None:
+        return None
+    if isinstance(momentum, bool) or not isinstance(momentum, int | float | np.floating):
+        raise TypeError(
+            f"{op}: momentum must be a number in [0, 1] or None, got {type(momentum).__name__}"
+        )
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{op}: momentum must be in [0, 1] or None, got {momentum!r}")
+    return float(momentum)
+
+
+def check_input_shape(
+    op: str, shape: tuple[int, ...], num_features: int | None, training: bool
+) -> int:
+    """Check an input's shape before anything runs; return m, the values per channel.
+
+    The messages follow PyTorch's, with our shapes.
+    """
+    if len(shape) not in (2, 3):
+        raise ValueError(
+            f"{op}: expected 2D (N, C) or 3D (N, C, L) input (got {len(shape)}D input "
+            f"of shape {tuple(shape)})"
+        )
+    if num_features is not None and shape[1] != num_features:
+        raise ValueError(
+            f"{op}: expected {num_features} features (channels) at dim 1, "
+            f"got input of shape {tuple(shape)}"
+        )
+    m = shape[0] * (shape[2] if len(shape) == 3 else 1)
+    if training and m <= 1:
+        raise ValueError(
+            f"{op}: Expected more than 1 value per channel when training, "
+            f"got input size {tuple(shape)}"
+        )
+    return m

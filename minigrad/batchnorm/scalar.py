@@ -1,0 +1,291 @@
+"""BatchNorm in the scalar engine: a batch is a list of N rows of C ``Value`` s.
+
+Each feature (column) is normalized over the batch on its own, so both versions work
+column by column:
+
+* ``batch_norm_composite``: Algorithm 1 from ``Value`` ops (sum, /, -, *, **) inside
+  ``name_scope("batchnorm")``, one nested scope per step; autodiff finds the gradient.
+  A column of m values costs about 5m + 6 nodes.
+* ``batch_norm_fused``: one ``ScalarFunction`` node per column (``BatchNormOp``): m
+  inputs plus gamma, beta and eps in, m outputs out, and a backward that computes the
+  whole vector-Jacobian product in O(m) with the hand-derived formula.
+
+``BatchNorm1d`` is the layer: parameters gamma and beta per feature, running
+statistics for eval mode, PyTorch's semantics (see ``minigrad.batchnorm.math``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Real
+from typing import Any, ClassVar
+
+import numpy as np
+
+from minigrad.autograd import name_scope, no_grad
+from minigrad.batchnorm.math import check_eps, check_input_shape, check_momentum, momentum_factor
+from minigrad.scalar.value import ScalarFunction, Value, value_sum
+
+__all__ = ["BatchNorm1d", "BatchNormOp", "batch_norm_composite", "batch_norm_fused"]
+
+Scalar = Value | float
+
+
+def _labelled(v: Value, label: str) -> Value:
+    v.label = label
+    return v
+
+
+# ---------------------------------------------------------------- composite
+
+
+def batch_norm_composite(
+    column: Sequence[Value], gamma: Scalar, beta: Scalar, eps: float = 1e-5, feature: int = 0
+) -> list[Value]:
+    """Algorithm 1 on one feature's m values, from primitive ops; autodiff does the backward."""
+    m = len(column)
+    j = feature
+    with name_scope("batchnorm"):
+        with name_scope("mean"):
+            mean = _labelled(value_sum(column) / m, f"mean[{j}]")
+        with name_scope("variance"):
+            centered = [_labelled(x - mean, f"x-mean[{i},{j}]") for i, x in enumerate(column)]
+            var = _labelled(value_sum(c * c for c in centered) / m, f"var[{j}]")
+        with name_scope("normalize"):
+            inv_std = _labelled((var + eps) ** -0.5, f"1/sigma[{j}]")
+            xhat = [_labelled(c * inv_std, f"xhat[{i},{j}]") for i, c in enumerate(centered)]
+        with name_scope("scale_shift"):
+            return [_labelled(gamma * xh + beta, f"y[{i},{j}]") for i, xh in enumerate(xhat)]
+
+
+# ---------------------------------------------------------------- fused
+
+
+class BatchNormOp(ScalarFunction):
+    """Algorithm 1 on one feature as a single op: inputs x_1..x_m, gamma, beta, eps.
+
+    The forward computes exactly what ``batch_norm_composite`` computes, in the same
+    order (so the two agree to the last bit). The backward is the hand derivation in
+    ``minigrad.batchnorm.math.fused_backward``, one float at a time:
+
+        dbeta  = sum_i dy_i
+        dgamma = sum_i dy_i xhat_i
+        dx_i   = gamma / (m sigma) * (m dy_i - dbeta - xhat_i dgamma)
+
+    and, since eps is an input too, its gradient: eps enters only as var + eps, so
+    dL/deps = dL/dvar = -gamma dgamma / (2 sigma^2).
+    """
+
+    name: ClassVar[str] = "batchnorm"
+    fused: ClassVar[bool] = True
+
+    @staticmethod
+    def forward(ctx: Any, *inputs: float) -> list[float]:
+        *xs, gamma, beta, eps = inputs
+        m = len(xs)
+        mean = math.fsum(xs) / m
+        centered = [x - mean for x in xs]
+        var = math.fsum(c * c for c in centered) / m
+        inv_std = (var + eps) ** -0.5
+        xhat = [c * inv_std for c in centered]
+        ctx.xhat, ctx.inv_std, ctx.gamma = xhat, inv_std, gamma
+        return [gamma * xh + beta for xh in xhat]
+
+    @staticmethod
+    def backward(ctx: Any, grads: np.ndarray) -> list[float]:
+        xhat, inv_std, gamma = ctx.xhat, ctx.inv_std, ctx.gamma
+        dy = grads.tolist()
+        m = len(dy)
+        dbeta = math.fsum(dy)
+        dgamma = math.fsum(g * xh for g, xh in zip(dy, xhat, strict=True))
+        k = gamma * inv_std / m
+        dx = [k * (m * g - dbeta - xh * dgamma) for g, xh in zip(dy, xhat, strict=True)]
+        deps = -0.5 * gamma * dgamma * inv_std * inv_std
+        return [*dx, dgamma, dbeta, deps]
+
+
+def batch_norm_fused(
+    column: Sequence[Value], gamma: Scalar, beta: Scalar, eps: float = 1e-5, feature: int = 0
+) -> list[Value]:
+    """Algorithm 1 on one feature's m values as one ``BatchNormOp`` node."""
+    outs = BatchNormOp.apply(*column, gamma, beta, eps)
+    for i, y in enumerate(outs):
+        y.label = f"y[{i},{feature}]"
+    return outs
+
+
+# ---------------------------------------------------------------- eval mode (Algorithm 2)
+
+
+def batch_norm_eval(
+    column: Sequence[Value],
+    mean: float,
+    var: float,
+    gamma: Scalar,
+    beta: Scalar,
+    eps: float,
+    j: int,
+) -> list[Value]:
+    """With fixed statistics BatchNorm is the affine map gamma * (x - mean) / sigma + beta.
+
+    Both versions use this: there is no batch coupling left to fuse.
+    """
+    inv_std = (var + eps) ** -0.5
+    with name_scope("batchnorm_eval"):
+        return [
+            _labelled(gamma * ((x - mean) * inv_std) + beta, f"y[{i},{j}]")
+            for i, x in enumerate(column)
+        ]
+
+
+# ---------------------------------------------------------------- the layer
+
+IMPLEMENTATIONS = {"composite": batch_norm_composite, "fused": batch_norm_fused}
+
+
+def _check_impl(op: str, impl: str) -> str:
+    if impl not in IMPLEMENTATIONS:
+        raise ValueError(f"{op}: impl must be 'fused' or 'composite', got {impl!r}")
+    return impl
+
+
+def _as_value(x: object, where: str) -> Value:
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, bool) or not isinstance(x, Real):
+        raise TypeError(f"BatchNorm1d: {where} is {type(x).__name__} {x!r}, not a Value or number")
+    return Value(float(x))
+
+
+class BatchNorm1d:
+    """BatchNorm over a batch of N rows of C scalars, with ``torch.nn.BatchNorm1d``'s semantics.
+
+    ``bn(batch)`` takes a list of N rows, each a list of C ``Value`` s (or numbers) and
+    returns N rows of C ``Value`` s. In training mode each feature is normalized with
+    the batch's mean and biased variance and the running statistics are updated; in
+    eval mode the running statistics are used (unless ``track_running_stats=False``,
+    which keeps no running statistics and always uses the batch's).
+    ``impl="fused"`` (one op per feature) or ``"composite"`` (primitive ops).
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        impl: str = "fused",
+    ) -> None:
+        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
+            raise ValueError(
+                f"BatchNorm1d: num_features must be a positive int, got {num_features!r}"
+            )
+        self.num_features = num_features
+        self.eps = check_eps("BatchNorm1d", eps)
+        self.momentum = check_momentum("BatchNorm1d", momentum)
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        self.impl = _check_impl("BatchNorm1d", impl)
+        self.training = True
+        self.weight: list[Value] | None = None
+        self.bias: list[Value] | None = None
+        if affine:
+            self.weight = [Value(1.0, label=f"gamma[{j}]") for j in range(num_features)]
+            self.bias = [Value(0.0, label=f"beta[{j}]") for j in range(num_features)]
+        self.running_mean: list[float] | None = None
+        self.running_var: list[float] | None = None
+        self.num_batches_tracked: int | None = None
+        if track_running_stats:
+            self.reset_running_stats()
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches seen (PyTorch's starting point)."""
+        if self.track_running_stats:
+            self.running_mean = [0.0] * self.num_features
+            self.running_var = [1.0] * self.num_features
+            self.num_batches_tracked = 0
+
+    def parameters(self) -> list[Value]:
+        """gamma then beta for every feature (empty without ``affine``)."""
+        return [*self.weight, *self.bias] if self.weight is not None and self.bias else []
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def train(self, mode: bool = True) -> BatchNorm1d:
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> BatchNorm1d:
+        return self.train(False)
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchNorm1d({self.num_features}, eps={self.eps:g}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}, "
+            f"impl={self.impl!r})"
+        )
+
+    def __call__(self, batch: Sequence[Sequence[Value | float]]) -> list[list[Value]]:
+        rows = self._check_batch(batch)
+        n, c = len(rows), self.num_features
+        use_batch_stats = self.training or not self.track_running_stats
+        check_input_shape("BatchNorm1d", (n, c), c, use_batch_stats)
+        columns = [[row[j] for row in rows] for j in range(c)]
+        gammas: Sequence[Scalar] = self.weight if self.weight is not None else [1.0] * c
+        betas: Sequence[Scalar] = self.bias if self.bias is not None else [0.0] * c
+
+        if use_batch_stats:
+            normalize = IMPLEMENTATIONS[self.impl]
+            out_columns = [
+                normalize(col, gammas[j], betas[j], self.eps, j) for j, col in enumerate(columns)
+            ]
+            if self.training and self.track_running_stats:
+                self._update_running_stats(columns)
+        else:
+            assert self.running_mean is not None and self.running_var is not None
+            rm, rv = self.running_mean, self.running_var
+            out_columns = [
+                batch_norm_eval(col, rm[j], rv[j], gammas[j], betas[j], self.eps, j)
+                for j, col in enumerate(columns)
+            ]
+        return [[out_columns[j][i] for j in range(c)] for i in range(n)]
+
+    def _check_batch(self, batch: Sequence[Sequence[Value | float]]) -> list[list[Value]]:
+        """Every row has C entries, each a Value or a number; raise before any state changes."""
+        if isinstance(batch, Value) or not isinstance(batch, Sequence):
+            raise TypeError(
+                f"BatchNorm1d: expected a batch as a list of rows, got {type(batch).__name__}"
+            )
+        rows = []
+        for i, row in enumerate(batch):
+            if isinstance(row, Value) or not isinstance(row, Sequence):
+                raise ValueError(
+                    "BatchNorm1d: expected 2D input (N rows of C values), "
+                    f"row {i} is a {type(row).__name__}"
+                )
+            if len(row) != self.num_features:
+                raise ValueError(
+                    f"BatchNorm1d: expected {self.num_features} features per row, "
+                    f"row {i} has {len(row)} (batch of {len(batch)} rows)"
+                )
+            rows.append([_as_value(x, f"row {i} entry {j}") for j, x in enumerate(row)])
+        return rows
+
+    def _update_running_stats(self, columns: list[list[Value]]) -> None:
+        assert self.running_mean is not None and self.running_var is not None
+        assert self.num_batches_tracked is not None
+        self.num_batches_tracked += 1
+        factor = momentum_factor(self.momentum, self.num_batches_tracked)
+        with no_grad():
+            for j, col in enumerate(columns):
+                xs = [x.data for x in col]
+                m = len(xs)
+                mean = math.fsum(xs) / m
+                var = math.fsum((x - mean) ** 2 for x in xs) / m
+                self.running_mean[j] = (1 - factor) * self.running_mean[j] + factor * mean
+                unbiased = var * m / (m - 1)
+                self.running_var[j] = (1 - factor) * self.running_var[j] + factor * unbiased
