@@ -1,0 +1,123 @@
+"""``Function``, the unit of the tensor engine, and ``unbroadcast``.
+
+An op is a subclass of ``Function`` with two static methods side by side:
+
+* ``forward(ctx, *arrays, **params) -> ndarray``: the result, computed with NumPy;
+  ``ctx.save_for_backward(...)`` keeps what the backward will need;
+* ``backward(ctx, grad) -> tuple``: given dL/d(out), one dL/d(input) per array input
+  (``None`` for an input that needs none: ``ctx.needs_input_grad[i]`` says which do).
+
+``MyOp.apply(*tensors, **params)`` runs the forward and, when grad mode is on and an
+input requires grad, links the result into the graph with the ``Function`` instance as
+its ``_ctx``. A backward may return a gradient with the *broadcast* shape of the
+result; the engine sums it back to the input's shape with ``unbroadcast``, in one place,
+so no op repeats that bookkeeping.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from minigrad.autograd import STATE, AnomalyError
+from minigrad.tensor.tensor import Tensor
+
+__all__ = ["Function", "unbroadcast"]
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` (shaped like a broadcast result) back down to ``shape``.
+
+    Broadcasting copies an input along new leading axes and along its size-1 axes;
+    every copy contributed to the loss, so the input's gradient is the *sum* over them.
+    """
+    if grad.shape == shape:  # the common case: no broadcasting happened
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        raise ValueError(f"unbroadcast: gradient of shape {grad.shape} is smaller than {shape}")
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if grad.shape != shape:
+        raise ValueError(f"unbroadcast: gradient of shape {grad.shape} does not fit {shape}")
+    return grad
+
+
+class Function:
+    """Base class of every tensor op; an instance is the ``ctx`` of one call.
+
+    Class attributes: ``name`` (the op's name in graphs and messages) and ``fused``
+    (True for a composite op whose backward was derived by hand; drawn differently).
+    """
+
+    name: ClassVar[str] = "function"
+    fused: ClassVar[bool] = False
+
+    # Set on every instance by ``apply``; declared here for readers and type checkers.
+    saved_arrays: tuple[np.ndarray, ...] | None
+    needs_input_grad: tuple[bool, ...]
+    freed: bool
+
+    def save_for_backward(self, *arrays: np.ndarray) -> None:
+        """Keep ``arrays`` for the backward pass (released after it unless retain_graph)."""
+        self.saved_arrays = arrays
+
+    @staticmethod
+    def forward(ctx: Any, *arrays: np.ndarray, **params: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Any:
+        """Run the op on tensors (numbers and arrays become constant tensors).
+
+        The result requires grad iff grad mode is on and some input requires grad; then
+        its ``_prev`` holds every tensor input (constants too, so a drawing shows them).
+        """
+        inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        ctx = _new(cls)
+        ctx.saved_arrays = ()
+        ctx.freed = False
+        track = STATE.grad_enabled and any(x.requires_grad for x in inputs)
+        ctx.needs_input_grad = tuple(x.requires_grad for x in inputs) if track else ()
+        try:
+            data = cls.forward(ctx, *[x.data for x in inputs], **params)
+        except ValueError as error:
+            if "broadcast" in str(error):  # NumPy's wording; ours names the op and shapes
+                shapes = " and ".join(str(x.data.shape) for x in inputs)
+                raise ValueError(f"{cls.name}: shapes {shapes} cannot be broadcast") from None
+            raise
+        if STATE.anomaly:
+            _check_forward(cls.name, data, inputs)
+        out = _new(Tensor)
+        out.data = data
+        out.grad = None
+        out.label = ""
+        out._scope = STATE.scope
+        out._op = cls.name
+        if track:
+            out.requires_grad = True
+            out._prev = inputs
+            out._ctx = ctx
+        else:
+            out.requires_grad = False
+            out._prev = ()
+            out._ctx = None
+        return out
+
+
+def _check_forward(name: str, data: np.ndarray, inputs: tuple[Any, ...]) -> None:
+    if data.dtype.kind in "fc" and not np.isfinite(data).all():
+        shapes = ", ".join(str(x.data.shape) for x in inputs)
+        bad = "NaN" if np.isnan(data).any() else "inf"
+        raise AnomalyError(f"{name}: forward produced {bad} from inputs of shapes ({shapes})")
+
+
+_new = object.__new__

@@ -1,0 +1,471 @@
+"""The primitive ops of the tensor engine, each a ``Function``: forward and backward together.
+
+Notation in the docstrings: ``g`` is dL/d(out), the gradient arriving from above; each
+backward returns dL/d(input) = g times the local derivative (a vector-Jacobian product).
+Backwards may return gradients in the broadcast shape of ``out``; the engine sums them
+back to each input's shape (``unbroadcast``), so no op below deals with broadcasting.
+
+Elementwise and matrix ops live here; reductions (sum, mean, var, max, softmax, ...) are
+in ``reductions.py`` and shape ops (reshape, transpose, indexing, cat, stack) in
+``shape_ops.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.tensor.function import Function
+
+__all__ = [
+    "Abs",
+    "Add",
+    "Clip",
+    "Div",
+    "Exp",
+    "Log",
+    "MatMul",
+    "Maximum",
+    "Minimum",
+    "Mul",
+    "Neg",
+    "Pow",
+    "PowScalar",
+    "ReLU",
+    "Sigmoid",
+    "Sqrt",
+    "Sub",
+    "Tanh",
+    "Where",
+    "maximum",
+    "minimum",
+    "where",
+]
+
+
+# ---------------------------------------------------------------- arithmetic
+
+
+class Add(Function):
+    """out = a + b;  da = g, db = g."""
+
+    name = "add"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return g, g
+
+
+class Sub(Function):
+    """out = a - b;  da = g, db = -g."""
+
+    name = "sub"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a - b
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """out = a * b;  da = g * b, db = g * a."""
+
+    name = "mul"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        a, b = ctx.saved_arrays
+        need_a, need_b = ctx.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
+
+
+class Div(Function):
+    """out = a / b;  da = g / b, db = -g * a / b**2 = -g * out / b."""
+
+    name = "div"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = a / b
+        ctx.save_for_backward(b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        b, out = ctx.saved_arrays
+        need_a, need_b = ctx.needs_input_grad
+        ga = g / b if need_a else None
+        return ga, (-(ga if ga is not None else g / b) * out if need_b else None)
+
+
+class Neg(Function):
+    """out = -a;  da = -g."""
+
+    name = "neg"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+        return -a
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        return (-g,)
+
+
+class PowScalar(Function):
+    """out = a ** n for a fixed number n;  da = g * n * a**(n-1)."""
+
+    name = "pow"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, exponent: float) -> np.ndarray:
+        ctx.exponent = exponent
+        ctx.save_for_backward(a)
+        # A Python number keeps the tensor's dtype (NumPy would too, but say it).
+        return a**exponent
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (a,) = ctx.saved_arrays
+        n = ctx.exponent
+        if n == 0:
+            return (np.zeros_like(g),)
+        if n == 2:
+            return (g * 2 * a,)
+        return (g * n * a ** (n - 1),)
+
+
+class Pow(Function):
+    """out = a ** b, both tensors;  da = g * b * a**(b-1),  db = g * out * ln(a).
+
+    At a = 0 with b >= 0 the function is flat in b (0**b = 0 or 1), so db is 0 there
+    instead of 0 * ln 0 = NaN, as in PyTorch.
+    """
+
+    name = "pow"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = a**b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        a, b, out = ctx.saved_arrays
+        need_a, need_b = ctx.needs_input_grad
+        ga = g * b * a ** (b - 1) if need_a else None
+        gb = None
+        if need_b:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = g * np.where((a == 0) & (b >= 0), 0, out * np.log(a))
+        return ga, gb
+
+
+# ---------------------------------------------------------------- matrix product
+
+
+class MatMul(Function):
+    """out = a @ b with NumPy's rules: 1-D operands are promoted, batch dims broadcast.
+
+    For 2-D: da = g @ b.T, db = a.T @ g. A 1-D ``a`` acts as a row (1, k) and a 1-D ``b``
+    as a column (k, 1); the backward promotes them the same way and drops the extra axis.
+    Batch dims of the gradients are summed back by the engine (they are broadcasting).
+    """
+
+    name = "matmul"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: {a.shape} @ {b.shape}: both operands need at least 1 dim")
+        ka, kb = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if ka != kb:
+            raise ValueError(
+                f"matmul: {a.shape} @ {b.shape}: inner dimensions {ka} and {kb} differ"
+            )
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        a, b = ctx.saved_arrays
+        need_a, need_b = ctx.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case, without the promotions
+            return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
+        a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
+        b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if need_a:
+            ga = g2 @ np.swapaxes(b2, -1, -2)  # (..., m, k)
+            if a.ndim == 1:
+                ga = ga[..., 0, :]
+        if need_b:
+            gb = np.swapaxes(a2, -1, -2) @ g2  # (..., k, n)
+            if b.ndim == 1:
+                gb = gb[..., 0]
+        return ga, gb
+
+
+# ---------------------------------------------------------------- elementwise functions
+
+
+class Exp(Function):
+    """out = e**a;  da = g * out."""
+
+    name = "exp"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+        out = np.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (out,) = ctx.saved_arrays
+        return (g * out,)
+
+
+class Log(Function):
+    """out = ln a;  da = g / a. (ln of a negative number is NaN, as in NumPy and PyTorch.)"""
+
+    name = "log"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(a)
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (a,) = ctx.saved_arrays
+        return (g / a,)
+
+
+class Sqrt(Function):
+    """out = sqrt(a);  da = g / (2 out)."""
+
+    name = "sqrt"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            out = np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (out,) = ctx.saved_arrays
+        with np.errstate(divide="ignore"):
+            return (g / (2 * out),)
+
+
+class Tanh(Function):
+    """out = tanh a;  da = g * (1 - out**2)."""
+
+    name = "tanh"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+        out = np.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (out,) = ctx.saved_arrays
+        return (g * (1 - out * out),)
+
+
+class Sigmoid(Function):
+    """out = 1 / (1 + e**-a);  da = g * out * (1 - out).
+
+    Computed from e = e**-|a| (never overflows): out = 1/(1+e) for a >= 0, e/(1+e) below.
+    """
+
+    name = "sigmoid"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+        e = np.exp(-np.abs(a))
+        out = np.where(a >= 0, 1, e) / (1 + e)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (out,) = ctx.saved_arrays
+        return (g * out * (1 - out),)
+
+
+class ReLU(Function):
+    """out = max(a, 0);  da = g where a > 0, else 0 (0 at a = 0, as in PyTorch)."""
+
+    name = "relu"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+        out = np.maximum(a, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (out,) = ctx.saved_arrays
+        return (g * (out > 0),)
+
+
+class Abs(Function):
+    """out = |a|;  da = g * sign(a) (0 at a = 0, as in PyTorch)."""
+
+    name = "abs"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (a,) = ctx.saved_arrays
+        return (g * np.sign(a),)
+
+
+class Clip(Function):
+    """out = min(max(a, low), high);  da = g where low <= a <= high, else 0.
+
+    The bounds are inclusive, as in ``torch.clamp``: at a bound the gradient passes.
+    """
+
+    name = "clip"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+        if low is None and high is None:
+            raise ValueError("clip: give at least one of min and max")
+        ctx.save_for_backward(a)
+        ctx.low, ctx.high = low, high
+        return np.clip(a, low, high)
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (a,) = ctx.saved_arrays
+        inside = np.ones(a.shape, dtype=bool)
+        if ctx.low is not None:
+            inside &= a >= ctx.low
+        if ctx.high is not None:
+            inside &= a <= ctx.high
+        return (g * inside,)
+
+
+class Maximum(Function):
+    """out = max(a, b) elementwise;  the gradient goes to the larger, split in half on ties."""
+
+    name = "maximum"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, b = ctx.saved_arrays
+        share_a = (a > b) + 0.5 * (a == b)
+        return g * share_a, g * (1 - share_a)
+
+
+class Minimum(Function):
+    """out = min(a, b) elementwise;  the gradient goes to the smaller, split in half on ties."""
+
+    name = "minimum"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, b = ctx.saved_arrays
+        share_a = (a < b) + 0.5 * (a == b)
+        return g * share_a, g * (1 - share_a)
+
+
+class Where(Function):
+    """out = a where cond else b;  da = g where cond, db = g elsewhere. ``cond`` has no grad."""
+
+    name = "where"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray, cond: np.ndarray) -> np.ndarray:
+        ctx.cond = cond
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        zero = np.zeros((), dtype=g.dtype)
+        return np.where(ctx.cond, g, zero), np.where(ctx.cond, zero, g)
+
+
+# ---------------------------------------------------------------- functional forms
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise max of two tensors (or a tensor and a number), with broadcasting."""
+    a, b = _pair(a, b)
+    return Maximum.apply(a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise min of two tensors (or a tensor and a number), with broadcasting."""
+    a, b = _pair(a, b)
+    return Minimum.apply(a, b)
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``cond`` (a bool tensor or array) is true, else ``b``; gradients flow to both."""
+    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be bool, got dtype {cond.dtype}")
+    a, b = _pair(a, b)
+    try:
+        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(
+            f"where: shapes {cond.shape} (condition), {a.shape} and {b.shape} cannot be broadcast"
+        ) from None
+    return Where.apply(a, b, cond=cond)
+
+
+def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Two operands as tensors; a number takes the dtype of the tensor beside it."""
+    if isinstance(a, Tensor):
+        return a, _operand(b, a)
+    if isinstance(b, Tensor):
+        return _operand(a, b), b
+    return Tensor(a), Tensor(b)
+
+
+from minigrad.tensor.tensor import Tensor, _operand  # noqa: E402

@@ -1,0 +1,274 @@
+"""Reductions: ops that summarise a tensor along axes (sum, mean, var, max, min,
+logsumexp) and the normalisations built on them (softmax, log_softmax).
+
+``axis`` is None (every axis), an int or a tuple of ints; negative axes count from the
+end. The backward of a reduction *spreads* ``g`` back over the reduced axes: ``_spread``
+re-inserts them (when ``keepdims`` dropped them) and broadcasts to the input's shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.tensor.function import Function
+
+__all__ = [
+    "LogSoftmax",
+    "LogSumExp",
+    "Max",
+    "Mean",
+    "Min",
+    "Softmax",
+    "Sum",
+    "Var",
+    "argmax",
+    "argmin",
+    "normalize_axes",
+]
+
+
+def normalize_axes(op: str, axis: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """``axis`` as a sorted tuple of non-negative axes (None stays None: every axis)."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    ndim = len(shape)
+    out = []
+    for ax in axes:
+        if not isinstance(ax, int | np.integer) or isinstance(ax, bool):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -max(ndim, 1) <= ax < max(ndim, 1):
+            raise IndexError(f"{op}: axis {ax} is out of range for a tensor of shape {shape}")
+        out.append(int(ax) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {axis!r} repeats an axis")
+    if ndim == 0:  # a 0-d tensor: axis 0 / -1 means "the whole thing", as in PyTorch
+        return None
+    return tuple(sorted(out))
+
+
+def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
+    """How many elements each output element summarises."""
+    if axes is None:
+        return int(np.prod(shape))
+    return int(np.prod([shape[ax] for ax in axes]))
+
+
+def _spread(ctx: Any, g: np.ndarray) -> np.ndarray:
+    """``g`` (the reduced shape) broadcast back to the input's shape (a read-only view)."""
+    if not ctx.keepdims and ctx.axes is not None:
+        g = np.expand_dims(g, ctx.axes)
+    return np.broadcast_to(g, ctx.shape)
+
+
+def _setup(ctx: Any, op: str, a: np.ndarray, axis: Any, keepdims: bool) -> tuple[int, ...] | None:
+    ctx.shape = a.shape
+    ctx.axes = normalize_axes(op, axis, a.shape)
+    ctx.keepdims = keepdims
+    return ctx.axes
+
+
+class Sum(Function):
+    """out = sum of a over axes;  da = g, copied to every element that was summed."""
+
+    name = "sum"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = _setup(ctx, "sum", a, axis, keepdims)
+        return np.asarray(a.sum(axis=axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        return (_spread(ctx, g),)
+
+
+class Mean(Function):
+    """out = sum / n over axes;  da = g / n at every element."""
+
+    name = "mean"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = _setup(ctx, "mean", a, axis, keepdims)
+        ctx.n = _count(a.shape, axes)
+        return np.asarray(a.mean(axis=axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        return (_spread(ctx, g / ctx.n),)
+
+
+class Var(Function):
+    """out = sum((a - mean)**2) / (n - correction);  da = g * 2 (a - mean) / (n - correction).
+
+    (The mean's own dependence on a drops out: sum(a - mean) = 0.) ``correction=1`` is
+    the unbiased estimate, PyTorch's default; ``correction=0`` the population variance.
+    """
+
+    name = "var"
+
+    @staticmethod
+    def forward(
+        ctx: Any, a: np.ndarray, axis: Any = None, correction: int = 1, keepdims: bool = False
+    ) -> np.ndarray:
+        axes = _setup(ctx, "var", a, axis, keepdims)
+        centered = a - a.mean(axis=axes, keepdims=True)
+        ctx.denominator = max(_count(a.shape, axes) - correction, 0)
+        ctx.save_for_backward(centered)
+        with np.errstate(divide="ignore", invalid="ignore"):  # n <= correction: inf/NaN as torch
+            return np.asarray(
+                (centered * centered).sum(axis=axes, keepdims=keepdims) / ctx.denominator
+            )
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (centered,) = ctx.saved_arrays
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (_spread(ctx, g) * (2 / ctx.denominator) * centered,)
+
+
+class _Extreme(Function):
+    """max or min. Where several elements tie for the extreme, PyTorch's rules:
+
+    * over every axis or a tuple of axes (``x.max()``, ``torch.amax``) the gradient is
+      split evenly among the ties;
+    * along one int axis (``x.max(dim=1)``) it all goes to the first of them, the index
+      ``argmax`` reports (``torch.max(x, dim)`` returns that index and routes through it).
+    """
+
+    name = "extreme"
+    pick = staticmethod(np.max)  # the reduction: np.max or np.min
+    arg = staticmethod(np.argmax)  # where it is: np.argmax or np.argmin
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        op = type(ctx)
+        axes = _setup(ctx, op.name, a, axis, keepdims)
+        if a.size == 0:
+            raise ValueError(f"{op.name}: empty tensor of shape {a.shape} has no {op.name}")
+        ctx.single_axis = isinstance(axis, int | np.integer) and axes is not None
+        out = op.pick(a, axis=axes, keepdims=True)
+        ctx.save_for_backward(a, out)
+        return np.asarray(out if keepdims else op.pick(a, axis=axes))
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        a, out = ctx.saved_arrays
+        if ctx.single_axis:
+            (ax,) = ctx.axes
+            first = np.expand_dims(type(ctx).arg(a, axis=ax), ax)
+            chosen = np.zeros(a.shape, dtype=g.dtype)
+            np.put_along_axis(chosen, first, 1, axis=ax)
+        else:
+            ties = a == out
+            chosen = ties / ties.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
+        return (_spread(ctx, g) * chosen,)
+
+
+class Max(_Extreme):
+    """out = max of a over axes;  da = g at the maximum (see ``_Extreme`` for ties)."""
+
+    name = "max"
+    pick = staticmethod(np.max)
+    arg = staticmethod(np.argmax)
+
+
+class Min(_Extreme):
+    """out = min of a over axes;  da = g at the minimum (see ``_Extreme`` for ties)."""
+
+    name = "min"
+    pick = staticmethod(np.min)
+    arg = staticmethod(np.argmin)
+
+
+class LogSumExp(Function):
+    """out = log(sum(exp(a))) over axes, computed as m + log(sum(exp(a - m))), m = max(a);
+
+    subtracting m keeps every exp <= 1 (no overflow).  da = g * exp(a - out) = g * softmax(a).
+    """
+
+    name = "logsumexp"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = _setup(ctx, "logsumexp", a, axis, keepdims)
+        m = a.max(axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)  # a row of all -inf: log(0) = -inf, not NaN
+        e = np.exp(a - m)
+        total = e.sum(axis=axes, keepdims=True)
+        with np.errstate(divide="ignore"):
+            out = np.log(total) + m
+        ctx.save_for_backward(e / total)
+        return np.asarray(out if keepdims else np.squeeze(out, axis=axes))
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (softmax,) = ctx.saved_arrays
+        return (_spread(ctx, g) * softmax,)
+
+
+class Softmax(Function):
+    """out = exp(a) / sum(exp(a)) along ``axis`` (shifted by the max: no overflow);
+
+    da = out * (g - sum(g * out)) along the axis (the Jacobian diag(out) - out out^T applied to g).
+    """
+
+    name = "softmax"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, axis: int = -1) -> np.ndarray:
+        (ctx.axis,) = normalize_axes("softmax", axis, a.shape) or (None,)
+        e = np.exp(a - a.max(axis=ctx.axis, keepdims=True))
+        out = e / e.sum(axis=ctx.axis, keepdims=True)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (out,) = ctx.saved_arrays
+        return (out * (g - (g * out).sum(axis=ctx.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    """out = a - logsumexp(a) along ``axis``;  da = g - softmax(a) * sum(g) along the axis."""
+
+    name = "log_softmax"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, axis: int = -1) -> np.ndarray:
+        (ctx.axis,) = normalize_axes("log_softmax", axis, a.shape) or (None,)
+        shifted = a - a.max(axis=ctx.axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=ctx.axis, keepdims=True))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        (out,) = ctx.saved_arrays
+        return (g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True),)
+
+
+def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the (first) largest element along ``axis`` (flattened if None); no gradient."""
+    return _arg(np.argmax, "argmax", x, axis, keepdims)
+
+
+def argmin(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the (first) smallest element along ``axis`` (flattened if None); no gradient."""
+    return _arg(np.argmin, "argmin", x, axis, keepdims)
+
+
+def _arg(fn: Any, op: str, x: Tensor, axis: int | None, keepdims: bool) -> Tensor:
+    axes = normalize_axes(op, axis, x.shape)
+    if axes is not None and len(axes) != 1:
+        raise TypeError(f"{op}: axis must be one int or None, got {axis!r}")
+    if x.size == 0:
+        raise ValueError(f"{op}: empty tensor of shape {x.shape}")
+    ax = None if axes is None else axes[0]
+    return Tensor(np.asarray(fn(x.data, axis=ax, keepdims=keepdims), dtype=np.int64))
+
+
+from minigrad.tensor.tensor import Tensor  # noqa: E402

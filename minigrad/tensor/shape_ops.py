@@ -1,0 +1,224 @@
+"""Shape ops: they move elements around without changing them, so each backward moves
+the gradient back: reshape it back, transpose it back, scatter it back (indexing), split
+it (cat), unstack it (stack).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from minigrad.tensor.function import Function
+from minigrad.tensor.reductions import normalize_axes
+
+__all__ = [
+    "Cat",
+    "Index",
+    "Permute",
+    "Reshape",
+    "Squeeze",
+    "Stack",
+    "Transpose",
+    "Unsqueeze",
+    "View",
+    "cat",
+    "squeeze",
+    "stack",
+    "transpose",
+    "unsqueeze",
+]
+
+
+class Reshape(Function):
+    """out = a with a new shape (same elements, same order);  da = g reshaped back."""
+
+    name = "reshape"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        ctx.in_shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise ValueError(
+                f"{type(ctx).name}: cannot reshape {a.shape} ({a.size} elements) into {shape}"
+            ) from None
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        return (g.reshape(ctx.in_shape),)
+
+
+class View(Reshape):
+    """``x.view(shape)``: a reshape (NumPy reshapes without copying whenever it can)."""
+
+    name = "view"
+
+
+class Squeeze(Reshape):
+    """Size-1 axes dropped: a reshape."""
+
+    name = "squeeze"
+
+
+class Unsqueeze(Reshape):
+    """A size-1 axis inserted: a reshape."""
+
+    name = "unsqueeze"
+
+
+class Permute(Function):
+    """out = a with its axes reordered by ``dims``;  da = g with the inverse order."""
+
+    name = "permute"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+        ndim = a.ndim
+        if len(dims) != ndim or sorted(d % max(ndim, 1) for d in dims) != list(range(ndim)):
+            raise ValueError(
+                f"{type(ctx).name}: dims {dims} do not permute the axes of shape {a.shape}"
+            )
+        ctx.dims = dims
+        return a.transpose(dims)
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        return (g.transpose(np.argsort([d % g.ndim for d in ctx.dims])),)
+
+
+class Transpose(Permute):
+    """Two axes swapped (or all reversed, ``.T``): a permutation."""
+
+    name = "transpose"
+
+
+def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
+    """Swap axes ``dim0`` and ``dim1``."""
+    (a,) = normalize_axes("transpose", dim0, x.shape) or (0,)
+    (b,) = normalize_axes("transpose", dim1, x.shape) or (0,)
+    dims = list(range(x.ndim))
+    dims[a], dims[b] = dims[b], dims[a]
+    return Transpose.apply(x, dims=tuple(dims))
+
+
+def squeeze(x: Tensor, axis: Any = None) -> Tensor:
+    """Drop size-1 axes: all, or those in ``axis`` (other axes there stay, as in PyTorch)."""
+    axes = normalize_axes("squeeze", axis, x.shape)
+    if axes is None:
+        axes = tuple(range(x.ndim))
+    shape = tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1))
+    return Squeeze.apply(x, shape=shape)
+
+
+def unsqueeze(x: Tensor, axis: int) -> Tensor:
+    """Insert a size-1 axis at position ``axis`` (-1 appends)."""
+    if not isinstance(axis, int | np.integer) or not -x.ndim - 1 <= axis <= x.ndim:
+        raise IndexError(
+            f"unsqueeze: axis {axis!r} is out of range for a tensor of shape {x.shape}"
+        )
+    axis = int(axis) % (x.ndim + 1)
+    return Unsqueeze.apply(x, shape=(*x.shape[:axis], 1, *x.shape[axis:]))
+
+
+class Index(Function):
+    """out = a[key] (ints, slices, None, ..., bool masks, integer arrays);
+
+    da = zeros with g written back where the elements came from. An integer array may
+    pick one element several times; ``np.add.at`` then adds every copy's gradient
+    (a plain ``da[key] += g`` would keep only one of them).
+    """
+
+    name = "index"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, key: Any) -> np.ndarray:
+        ctx.in_shape, ctx.key = a.shape, key
+        parts = key if isinstance(key, tuple) else (key,)
+        ctx.repeats = any(
+            isinstance(k, list) or (isinstance(k, np.ndarray) and k.dtype.kind in "iu")
+            for k in parts
+        )
+        try:
+            return np.asarray(a[key])
+        except IndexError as error:
+            raise IndexError(f"index: {error} (tensor of shape {a.shape})") from None
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        da = np.zeros(ctx.in_shape, dtype=g.dtype)
+        if ctx.repeats:
+            np.add.at(da, ctx.key, g)
+        else:
+            da[ctx.key] = g
+        return (da,)
+
+
+class Cat(Function):
+    """out = the inputs joined along ``axis``;  each input's gradient is its slice of g."""
+
+    name = "cat"
+
+    @staticmethod
+    def forward(ctx: Any, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
+        (ax,) = normalize_axes("cat", axis, arrays[0].shape) or (0,)
+        shapes = [a.shape for a in arrays]
+        for s in shapes[1:]:
+            if len(s) != len(shapes[0]) or any(
+                n != m for i, (n, m) in enumerate(zip(s, shapes[0], strict=False)) if i != ax
+            ):
+                raise ValueError(f"cat: shapes {shapes[0]} and {s} differ outside axis {ax}")
+        ctx.axis = ax
+        ctx.splits = np.cumsum([s[ax] for s in shapes])[:-1]
+        return np.concatenate(arrays, axis=ax)
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(np.split(g, ctx.splits, axis=ctx.axis))
+
+
+class Stack(Function):
+    """out = the inputs stacked along a new ``axis``;  input i's gradient is g[..., i, ...]."""
+
+    name = "stack"
+
+    @staticmethod
+    def forward(ctx: Any, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
+        shape = arrays[0].shape
+        for a in arrays[1:]:
+            if a.shape != shape:
+                raise ValueError(
+                    f"stack: every tensor needs the same shape, got {shape} and {a.shape}"
+                )
+        ndim = len(shape) + 1
+        if not -ndim <= axis < ndim:
+            raise IndexError(f"stack: axis {axis} is out of range for {ndim}-d result")
+        ctx.axis = axis % ndim
+        return np.stack(arrays, axis=ctx.axis)
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(np.moveaxis(g, ctx.axis, 0))
+
+
+def cat(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (``torch.cat``)."""
+    tensors = _tensors("cat", tensors)
+    return Cat.apply(*tensors, axis=axis if dim is None else dim)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Stack same-shaped tensors along a new axis (``torch.stack``)."""
+    tensors = _tensors("stack", tensors)
+    return Stack.apply(*tensors, axis=axis if dim is None else dim)
+
+
+def _tensors(op: str, tensors: Sequence[Any]) -> list[Tensor]:
+    if isinstance(tensors, Tensor | np.ndarray) or not len(tensors):
+        raise TypeError(f"{op}: expected a non-empty list of tensors")
+    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+
+
+from minigrad.tensor.tensor import Tensor  # noqa: E402

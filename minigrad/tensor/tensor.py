@@ -1,0 +1,532 @@
+"""``Tensor``: a NumPy array in a computation graph, with PyTorch's API.
+
+A tensor holds ``data`` (an ndarray) and, after ``backward()``, ``grad`` (an ndarray of
+the same shape and dtype, or None). An op (a ``Function``, see ``function.py``) makes a
+new tensor whose ``_prev`` are its inputs and whose ``_ctx`` is the op instance holding
+what its backward needs. The chain rule for tensors is written once, in
+``Tensor._backward``: the op's vector-Jacobian product, summed back over broadcast axes
+(``unbroadcast``), added into each parent's ``grad``.
+
+dtypes: float32 and float64 are differentiable. Python numbers and lists of floats
+become float32 (as in PyTorch); an ndarray keeps its dtype; mixing float32 and float64
+follows NumPy's promotion; a Python number next to a float32 tensor stays float32.
+Integer and bool tensors are fine as data (class labels, masks) but cannot require grad.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import STATE, run_backward, topological_order
+
+__all__ = ["Tensor"]
+
+Axis = int | Sequence[int] | None
+
+
+def _as_array(data: Any, dtype: Any) -> np.ndarray:
+    """``data`` as an ndarray: arrays are shared (no copy); Python floats become float32."""
+    if isinstance(data, np.ndarray):
+        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+    if isinstance(data, Tensor):
+        return _as_array(data.data, dtype)
+    if dtype is not None:
+        return np.asarray(data, dtype=dtype)
+    arr = np.asarray(data)
+    if arr.dtype == np.float64 and not isinstance(data, np.floating):
+        arr = arr.astype(np.float32)  # Python floats default to float32, as in PyTorch
+    elif arr.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} ({arr.dtype})")
+    return arr
+
+
+def _check_requires_grad(arr: np.ndarray) -> None:
+    if arr.dtype.kind != "f":
+        raise TypeError(
+            f"requires_grad: only floating-point tensors can require grad, got dtype {arr.dtype}"
+        )
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for ``backward()``.
+
+    ``Tensor(data, requires_grad=False, dtype=None)`` wraps ``data`` without copying
+    when it is already an ndarray of that dtype (like ``torch.as_tensor``); use
+    ``minigrad.tensor(data)`` for a copy.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_ctx",
+        "_op",
+        "_prev",
+        "_scope",
+        "data",
+        "grad",
+        "label",
+        "requires_grad",
+    )
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected op
+
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, label: str = ""
+    ) -> None:
+        arr = _as_array(data, dtype)
+        if requires_grad:
+            _check_requires_grad(arr)
+        self.data: np.ndarray = arr
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self.label = label
+        self._prev: tuple[Tensor, ...] = ()
+        self._op = ""
+        self._scope = STATE.scope
+        self._ctx: Any = None
+
+    # ------------------------------------------------------------ array-like facts
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a tensor no op made (inputs, parameters, constants)."""
+        return not self._prev
+
+    @property
+    def grad_fn(self) -> Any:
+        """The op instance that made this tensor (None for a leaf), as in PyTorch."""
+        return self._ctx
+
+    def __len__(self) -> int:
+        if not self.data.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def item(self) -> float | int | bool:
+        """The single element as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: tensor of shape {self.shape} has {self.size} elements, not 1")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data (shared, not copied)."""
+        return self.data
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph: a new leaf that does not require grad."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` on a leaf, in place; returns ``self``."""
+        if self._prev and not requires_grad:
+            raise RuntimeError("requires_grad_: only a leaf's requires_grad can be turned off")
+        if requires_grad:
+            _check_requires_grad(self.data)
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"bool: a tensor of shape {self.shape} is ambiguous; use .any() or .all()"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{self._op}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    __hash__ = object.__hash__  # identity, so tensors can live in sets and dict keys
+
+    # ------------------------------------------------------------ backward
+
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Fill ``.grad`` of every tensor this one was computed from: d(self)/d(tensor).
+
+        ``grad`` is dL/d(self); it may be omitted only for a one-element tensor (then 1).
+        Leaves *accumulate* gradients across calls (zero them between steps); every
+        intermediate keeps this pass's gradient, for drawing. Without ``retain_graph``,
+        the arrays the ops saved are released afterwards, and a second backward through
+        the same graph raises.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad and has no graph")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    "backward: grad can be implicitly created only for scalar outputs, "
+                    f"got shape {self.shape}"
+                )
+            seed = np.ones(self.data.shape, dtype=self.data.dtype)
+        else:
+            seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(
+                    f"backward: grad has shape {seed.shape} but the tensor has shape {self.shape}"
+                )
+        order = topological_order(self)
+        for node in order:  # check everything before changing anything
+            if node._ctx is not None and node._ctx.freed:
+                raise RuntimeError(
+                    "backward: trying to backward through the graph a second time (its saved "
+                    f"arrays were freed at the end of the first pass, at op {node._op!r}); "
+                    "specify retain_graph=True on the first backward() to keep them"
+                )
+        for node in order:
+            if node._prev:  # an intermediate: its gradient is this pass's alone
+                node.grad = None
+        self.grad = seed if self.grad is None else self.grad + seed
+        run_backward(order)
+        if not retain_graph:
+            for node in order:
+                ctx = node._ctx
+                if ctx is not None:
+                    ctx.saved_arrays = None
+                    ctx.freed = True
+
+    def _backward(self) -> None:
+        """The chain rule: each parent that requires grad receives the op's VJP, unbroadcast."""
+        grad = self.grad
+        if grad is None:  # no gradient reached this node
+            return
+        ctx = self._ctx
+        grads = ctx.backward(ctx, grad)
+        for parent, g in zip(self._prev, grads, strict=False):
+            if g is None or not parent.requires_grad:
+                continue
+            pdata = parent.data
+            if g.shape != pdata.shape:
+                try:
+                    g = unbroadcast(g, pdata.shape)
+                except ValueError:
+                    raise RuntimeError(
+                        f"{self._op} backward: gradient of shape {g.shape} for an input of "
+                        f"shape {pdata.shape}"
+                    ) from None
+            if g.dtype != pdata.dtype:
+                g = g.astype(pdata.dtype)
+            pgrad = parent.grad
+            if pgrad is None:
+                # A leaf's grad is the user's to change in place (optimizers do): never let
+                # it share memory with another node's gradient.
+                if not parent._prev and (g is grad or g.base is not None):
+                    g = g.copy()
+                parent.grad = g
+            else:
+                parent.grad = pgrad + g
+
+    # ------------------------------------------------------------ operators
+    # Each delegates to an op in ops.py, where forward and backward stand side by side.
+
+    def __add__(self, other: Any) -> Tensor:
+        return ops.Add.apply(self, _operand(other, self))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.Add.apply(_operand(other, self), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(self, _operand(other, self))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(_operand(other, self), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(self, _operand(other, self))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(_operand(other, self), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(self, _operand(other, self))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(_operand(other, self), self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        if isinstance(other, int | float) and not isinstance(other, bool):
+            return ops.PowScalar.apply(self, exponent=other)
+        return ops.Pow.apply(self, _operand(other, self))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.Pow.apply(_operand(other, self), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(self, _operand(other, self))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(_operand(other, self), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    # Comparisons: plain bool tensors, outside the graph (they have no gradient).
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor(self.data < _raw(other))
+
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor(self.data <= _raw(other))
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor(self.data > _raw(other))
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor(self.data >= _raw(other))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor(self.data == _raw(other))
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor(self.data != _raw(other))
+
+    def __getitem__(self, key: Any) -> Tensor:
+        return shape_ops.Index.apply(self, key=_raw_key(key))
+
+    # ------------------------------------------------------------ elementwise functions
+
+    def exp(self) -> Tensor:
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ops.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.Sqrt.apply(self)
+
+    def tanh(self) -> Tensor:
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return ops.ReLU.apply(self)
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+        return ops.Clip.apply(self, low=min, high=max)
+
+    clamp = clip
+
+    def maximum(self, other: Any) -> Tensor:
+        return ops.Maximum.apply(self, _operand(other, self))
+
+    def minimum(self, other: Any) -> Tensor:
+        return ops.Minimum.apply(self, _operand(other, self))
+
+    # ------------------------------------------------------------ reductions
+    # ``axis``/``dim`` and ``keepdims``/``keepdim`` are synonyms (NumPy's and PyTorch's).
+
+    def sum(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Axis = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        return reductions.Sum.apply(self, axis=_axis(axis, dim), keepdims=_keep(keepdims, keepdim))
+
+    def mean(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Axis = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        return reductions.Mean.apply(self, axis=_axis(axis, dim), keepdims=_keep(keepdims, keepdim))
+
+    def var(
+        self,
+        axis: Axis = None,
+        unbiased: bool | None = None,
+        keepdims: bool = False,
+        *,
+        correction: int | None = None,
+        dim: Axis = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        """Variance; ``correction=1`` (the default, ``unbiased=True``) divides by N - 1."""
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        elif unbiased is not None:
+            raise ValueError("var: give unbiased or correction, not both")
+        return reductions.Var.apply(
+            self, axis=_axis(axis, dim), correction=correction, keepdims=_keep(keepdims, keepdim)
+        )
+
+    def max(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Axis = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        return reductions.Max.apply(self, axis=_axis(axis, dim), keepdims=_keep(keepdims, keepdim))
+
+    def min(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Axis = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        return reductions.Min.apply(self, axis=_axis(axis, dim), keepdims=_keep(keepdims, keepdim))
+
+    def argmax(
+        self,
+        axis: int | None = None,
+        keepdims: bool = False,
+        *,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        """Index of the largest element (of the flattened tensor if no axis); no gradient."""
+        return reductions.argmax(self, _axis(axis, dim), _keep(keepdims, keepdim))
+
+    def argmin(
+        self,
+        axis: int | None = None,
+        keepdims: bool = False,
+        *,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        return reductions.argmin(self, _axis(axis, dim), _keep(keepdims, keepdim))
+
+    def logsumexp(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Axis = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        return reductions.LogSumExp.apply(
+            self, axis=_axis(axis, dim), keepdims=_keep(keepdims, keepdim)
+        )
+
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        return reductions.Softmax.apply(self, axis=_axis(axis, dim))
+
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        return reductions.LogSoftmax.apply(self, axis=_axis(axis, dim))
+
+    # ------------------------------------------------------------ shape
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return shape_ops.Reshape.apply(self, shape=_shape_arg(shape))
+
+    def view(self, *shape: Any) -> Tensor:
+        return shape_ops.View.apply(self, shape=_shape_arg(shape))
+
+    def flatten(self) -> Tensor:
+        return shape_ops.Reshape.apply(self, shape=(-1,))
+
+    def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
+        """Swap two axes (the last two by default)."""
+        return shape_ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims: Any) -> Tensor:
+        return shape_ops.Permute.apply(self, dims=_shape_arg(dims))
+
+    @property
+    def T(self) -> Tensor:
+        """All axes reversed, as NumPy's ``.T``."""
+        return shape_ops.Transpose.apply(self, dims=tuple(range(self.data.ndim - 1, -1, -1)))
+
+    def squeeze(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
+        return shape_ops.squeeze(self, _axis(axis, dim))
+
+    def unsqueeze(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        return shape_ops.unsqueeze(self, _axis(axis, dim))
+
+
+def _operand(x: Any, like: Tensor) -> Tensor:
+    """The other operand of a binary op as a tensor; a Python number takes ``like``'s dtype."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, int | float) and not isinstance(x, bool):
+        dtype = like.data.dtype
+        if dtype.kind != "f":  # an integer tensor: PyTorch's default dtypes for Python numbers
+            dtype = np.float32 if isinstance(x, float) else dtype
+        return Tensor(np.array(x, dtype=dtype))
+    if isinstance(x, np.ndarray | np.generic | bool | list | tuple):
+        return Tensor(x)
+    raise TypeError(f"unsupported operand type for a Tensor op: {type(x).__name__} ({x!r})")
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _raw_key(key: Any) -> Any:
+    if isinstance(key, tuple):
+        return tuple(_raw(k) for k in key)
+    return _raw(key)
+
+
+def _axis(axis: Any, dim: Any) -> Any:
+    if dim is not None:
+        if axis is not None and axis != -1:
+            raise ValueError("give axis or dim, not both")
+        return dim
+    return axis
+
+
+def _keep(keepdims: bool, keepdim: bool | None) -> bool:
+    return bool(keepdims if keepdim is None else keepdim)
+
+
+def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    """``reshape(2, 3)`` and ``reshape((2, 3))`` both mean (2, 3)."""
+    if len(shape) == 1 and isinstance(shape[0], tuple | list):
+        shape = tuple(shape[0])
+    return tuple(int(n) for n in shape)
+
+
+from minigrad.tensor import ops, reductions, shape_ops  # noqa: E402  (they build on Tensor)
+from minigrad.tensor.function import unbroadcast  # noqa: E402
