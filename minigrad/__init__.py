@@ -6,6 +6,7 @@ Two engines share one graph machinery (``minigrad.autograd``):
 * ``Tensor``: NumPy arrays, PyTorch's API (``minigrad.tensor``, ``minigrad.nn``, ``minigrad.optim``).
 """
 
+from minigrad import nn, optim
 from minigrad.autograd import (
     AnomalyError,
     detect_anomaly,
@@ -59,9 +60,11 @@ __all__ = [
     "maximum",
     "minimum",
     "name_scope",
+    "nn",
     "no_grad",
     "ones",
     "ones_like",
+    "optim",
     "rand",
     "rand_like",
     "randn",
