@@ -39,6 +39,7 @@ from minigrad.tensor import (  # minigrad.tensor itself is callable: minigrad.te
     zeros,
     zeros_like,
 )
+from minigrad.viz import draw_graph, draw_graphs_side_by_side, print_graph
 
 __version__ = "0.1.0"
 
@@ -54,6 +55,8 @@ __all__ = [
     "compare_batchnorm",
     "compare_grads",
     "detect_anomaly",
+    "draw_graph",
+    "draw_graphs_side_by_side",
     "enable_grad",
     "gradcheck",
     "is_grad_enabled",
@@ -65,6 +68,7 @@ __all__ = [
     "ones",
     "ones_like",
     "optim",
+    "print_graph",
     "rand",
     "rand_like",
     "randn",

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "minigrad.batchnorm.compare:main",
         "BatchNorm composite vs fused: gradient table, graph sizes, times (--out: both graphs)",
     ),
+    "render": ("minigrad.viz.cli:main", "draw the demo graphs to svg/png/pdf (--out, --format)"),
 }
 
 

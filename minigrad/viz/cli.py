@@ -1,0 +1,60 @@
+"""``python -m minigrad render``: draw the demo graphs into files.
+
+    python -m minigrad render                       # svg files into ./minigrad-graphs
+    python -m minigrad render --out docs/images --format png
+    python -m minigrad render --only expression --text   # also print the text tree
+
+Without the Graphviz ``dot`` program nothing can be drawn: the command says how to
+install it, prints the first demo as a text tree instead, and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from minigrad.viz.demos import DEMOS, tensor_available
+from minigrad.viz.output import FORMATS, GraphPicture, GraphvizNotFoundError, render
+from minigrad.viz.text import print_graph
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m minigrad render", description="Draw the demo computation graphs."
+    )
+    parser.add_argument("--out", default="minigrad-graphs", help="directory for the pictures")
+    parser.add_argument("--format", default="svg", choices=FORMATS)
+    parser.add_argument(
+        "--only", action="append", choices=sorted(DEMOS), help="draw only this demo (repeatable)"
+    )
+    parser.add_argument("--text", action="store_true", help="also print each graph as text")
+    args = parser.parse_args(argv)
+    names = args.only or list(DEMOS)
+    out = Path(args.out)
+    for name in names:
+        build, needs_tensor = DEMOS[name]
+        if needs_tensor and not tensor_available():
+            print(f"{name}: skipped (the tensor engine is not available)")
+            continue
+        picture = build()
+        if args.text:
+            print(f"== {name}")
+            _print_roots(picture)
+        start = time.perf_counter()
+        try:
+            path = render(picture, out / f"{name}.{args.format}")
+        except GraphvizNotFoundError as err:
+            print(f"render: {err}\n\nThe '{name}' graph as text instead:")
+            _print_roots(picture)
+            return 1
+        print(f"{name}: {path} ({time.perf_counter() - start:.2f} s)")
+    return 0
+
+
+def _print_roots(picture: GraphPicture) -> None:
+    roots = picture.roots
+    for group in roots.values() if isinstance(roots, dict) else [roots]:
+        print_graph(group)
