@@ -20,16 +20,16 @@ Training a classifier::
         opt.step()
 """
 
+# BatchNorm lives with its paper-style derivation in minigrad/batchnorm/; re-exported here.
+from minigrad.batchnorm.tensor import BatchNorm1d
 from minigrad.nn import functional, init
 from minigrad.nn.layers import Dropout, Flatten, Identity, Linear, ReLU, Sigmoid, Tanh
 from minigrad.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from minigrad.nn.module import Module, Parameter, Sequential
 
-# BatchNorm lives with its paper-style derivation in minigrad/batchnorm/; re-exported here.
-# (The BatchNorm engineer adds the import line below this comment.)
-
 __all__ = [
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from minigrad.batchnorm.tensor import batch_norm  # with its derivation in minigrad/batchnorm/
 from minigrad.nn.losses import (
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -27,6 +28,7 @@ from minigrad.tensor import Tensor
 from minigrad.tensor.function import Function
 
 __all__ = [
+    "batch_norm",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "dropout",

@@ -1,0 +1,404 @@
+"""BatchNorm in the tensor engine, both ways.
+
+* ``batch_norm_composite``: Algorithm 1 written with primitive ``Tensor`` ops inside
+  ``name_scope("batchnorm")`` (one nested scope per step, so a picture shows mean,
+  variance, normalize and scale-shift as boxes); autodiff derives the gradient through
+  about ten ops and keeps their inputs alive for backward.
+* ``BatchNormFunction``: the fused op, one ``Function`` whose forward and backward are
+  the kernels of ``minigrad.batchnorm.math`` (the backward derived by hand there). It
+  also updates the running statistics in place during its forward, as PyTorch's
+  native op does, since it has the batch statistics in hand.
+
+``batch_norm`` is ``torch.nn.functional.batch_norm`` with an ``impl`` switch;
+``BatchNorm1d`` is the module (parameters ``weight``/``bias``, buffers ``running_mean``,
+``running_var``, ``num_batches_tracked``, the same ``state_dict`` keys as PyTorch).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from minigrad.autograd import name_scope
+from minigrad.batchnorm.math import (
+    BatchStats,
+    check_eps,
+    check_input_shape,
+    check_momentum,
+    fused_backward,
+    fused_backward_eval,
+    fused_forward,
+    fused_forward_eval,
+    momentum_factor,
+    reduce_axes,
+    update_running_stats,
+)
+from minigrad.nn.module import Module, Parameter
+from minigrad.tensor import Tensor
+from minigrad.tensor.function import Function
+
+__all__ = [
+    "BatchNorm1d",
+    "BatchNormFunction",
+    "batch_norm",
+    "batch_norm_composite",
+    "batch_norm_fused",
+]
+
+IMPLS = ("fused", "composite")
+
+
+# ---------------------------------------------------------------- composite
+
+
+def _per_channel(v: Tensor, ndim: int) -> Tensor:
+    """gamma or beta, (C,), shaped to broadcast over (N, C) or (N, C, L)."""
+    return v if ndim == 2 else v.reshape(-1, 1)
+
+
+def batch_norm_composite(
+    x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
+    """Algorithm 1 from primitive ops (training mode: the batch's own statistics)."""
+    return _composite_train(x, weight, bias, eps)[0]
+
+
+def _composite_train(
+    x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(y, mean, biased variance) of Algorithm 1; mean and variance keep their dims."""
+    axes = reduce_axes(x.ndim)
+    with name_scope("batchnorm"):
+        with name_scope("mean"):
+            mean = x.mean(axis=axes, keepdims=True)
+            mean.label = "mean"
+        with name_scope("variance"):
+            centered = x - mean
+            centered.label = "x - mean"
+            var = (centered * centered).mean(axis=axes, keepdims=True)
+            var.label = "var"
+        with name_scope("normalize"):
+            sigma = (var + eps).sqrt()
+            sigma.label = "sigma"
+            xhat = centered / sigma
+            xhat.label = "xhat"
+        y = _composite_scale_shift(xhat, weight, bias)
+    return y, mean, var
+
+
+def _composite_scale_shift(xhat: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    if weight is None and bias is None:
+        return xhat
+    with name_scope("scale_shift"):
+        y = xhat
+        if weight is not None:
+            y = y * _per_channel(weight, xhat.ndim)
+        if bias is not None:
+            y = y + _per_channel(bias, xhat.ndim)
+        y.label = "y"
+    return y
+
+
+def _composite_eval(
+    x: Tensor,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    eps: float,
+) -> Tensor:
+    """Algorithm 2 from primitive ops: the running statistics are constants."""
+    ndim = x.ndim
+    mean = Tensor(running_mean.reshape(-1, 1) if ndim == 3 else running_mean.copy())
+    var = Tensor(running_var.reshape(-1, 1) if ndim == 3 else running_var.copy())
+    mean.label, var.label = "running_mean", "running_var"
+    with name_scope("batchnorm"):
+        with name_scope("normalize"):
+            xhat = (x - mean) / (var + eps).sqrt()
+            xhat.label = "xhat"
+        return _composite_scale_shift(xhat, weight, bias)
+
+
+# ---------------------------------------------------------------- fused
+
+
+class BatchNormFunction(Function):
+    """BatchNorm as one op: inputs x and, with affine, gamma and beta.
+
+    Training (``training=True``): normalize with the batch's statistics, the kernels
+    ``fused_forward`` / ``fused_backward`` (see their docstrings for the derivation),
+    and blend the statistics into ``running_mean`` / ``running_var`` (arrays, updated in
+    place) with weight ``factor`` when they are given. Eval: normalize with the given
+    running statistics (``fused_forward_eval`` / ``fused_backward_eval``).
+
+    Saved for backward in training: x - mean (one array of x's size), 1/sigma and gamma;
+    the composite version keeps about four arrays of x's size.
+    """
+
+    name: ClassVar[str] = "batchnorm"
+    fused: ClassVar[bool] = True
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: np.ndarray,
+        *affine: np.ndarray,
+        eps: float,
+        training: bool,
+        running_mean: np.ndarray | None = None,
+        running_var: np.ndarray | None = None,
+        factor: float = 0.0,
+    ) -> np.ndarray:
+        gamma, beta = affine if affine else (None, None)
+        ctx.training, ctx.affine = training, bool(affine)
+        if training:
+            y, stats = fused_forward(x, gamma, beta, eps)
+            if running_mean is not None and running_var is not None:
+                m = x.size // x.shape[1]
+                update_running_stats(running_mean, running_var, stats.mean, stats.var, m, factor)
+            ctx.save_for_backward(stats.centered, stats.inv_std, *affine[:1])
+        else:
+            assert running_mean is not None and running_var is not None
+            y, inv_std = fused_forward_eval(x, running_mean, running_var, gamma, beta, eps)
+            # a copy of the mean: a later training step updates the buffer in place
+            ctx.save_for_backward(x, running_mean.copy(), inv_std, *affine[:1])
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        if ctx.training:
+            centered, inv_std, *gamma = ctx.saved_arrays
+            stats = BatchStats(None, None, inv_std, centered)  # type: ignore[arg-type]
+            dx, dgamma, dbeta = fused_backward(grad, stats, gamma[0] if gamma else None)
+        else:
+            x, mean, inv_std, *gamma = ctx.saved_arrays
+            dx, dgamma, dbeta = fused_backward_eval(
+                grad, x, mean, inv_std, gamma[0] if gamma else None
+            )
+        return (dx, dgamma, dbeta) if ctx.affine else (dx,)
+
+
+def batch_norm_fused(
+    x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
+    """Algorithm 1 as one op (training mode: the batch's own statistics)."""
+    affine = _affine_pair(x, weight, bias)
+    return BatchNormFunction.apply(x, *affine, eps=eps, training=True)
+
+
+def _affine_pair(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple[Tensor, ...]:
+    """(gamma, beta) for the fused op, or () for none; a missing one becomes a constant."""
+    if weight is None and bias is None:
+        return ()
+    c, dtype = x.shape[1], x.dtype
+    gamma = weight if weight is not None else Tensor(np.ones(c, dtype=dtype))
+    beta = bias if bias is not None else Tensor(np.zeros(c, dtype=dtype))
+    return gamma, beta
+
+
+# ---------------------------------------------------------------- functional
+
+
+def _array_or_none(t: Tensor | np.ndarray | None) -> np.ndarray | None:
+    if t is None:
+        return None
+    return t.data if isinstance(t, Tensor) else t
+
+
+def _check_functional(
+    x: Tensor,
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    training: bool,
+    eps: float,
+    impl: str,
+    op: str,
+) -> None:
+    """Every check, before anything runs or changes."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    check_eps(op, eps)
+    if impl not in IMPLS:
+        raise ValueError(f"{op}: impl must be 'fused' or 'composite', got {impl!r}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: input must be float32 or float64, got {x.dtype}")
+    c = x.shape[1] if x.ndim >= 2 else None
+    check_input_shape(op, x.shape, None, training)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{op}: running_mean and running_var must both be given or both None")
+    if not training and running_mean is None:
+        raise ValueError(f"{op}: running_mean must be defined in evaluation mode")
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        if t is None:
+            continue
+        if t.shape != (c,):
+            raise ValueError(
+                f"{op}: {name} should contain {c} elements (one per channel of input shape "
+                f"{tuple(x.shape)}), got shape {tuple(t.shape)}"
+            )
+        if t.dtype != x.dtype:
+            raise TypeError(f"{op}: input dtype {x.dtype} does not match {name} dtype {t.dtype}")
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | np.ndarray | None,
+    running_var: Tensor | np.ndarray | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    impl: str = "fused",
+) -> Tensor:
+    """``torch.nn.functional.batch_norm``: normalize each channel of (N, C) or (N, C, L).
+
+    ``training=True``: use the batch's mean and biased variance, and when running
+    statistics are given, update them in place:
+    ``running = (1 - momentum) * running + momentum * batch_stat`` (the variance unbiased).
+    ``training=False``: use the running statistics (they must be given).
+    ``impl``: "fused" (one op, hand-derived backward) or "composite" (primitive ops).
+    """
+    op = "batch_norm"
+    rm, rv = _array_or_none(running_mean), _array_or_none(running_var)
+    _check_functional(input, rm, rv, weight, bias, training, eps, impl, op)
+    factor = check_momentum(op, momentum)
+    if factor is None:
+        raise ValueError(f"{op}: momentum must be a number in [0, 1] (None is for BatchNorm1d)")
+    if impl == "fused":
+        affine = _affine_pair(input, weight, bias)
+        return BatchNormFunction.apply(
+            input,
+            *affine,
+            eps=eps,
+            training=training,
+            running_mean=rm,
+            running_var=rv,
+            factor=factor,
+        )
+    if not training:
+        assert rm is not None and rv is not None
+        return _composite_eval(input, rm, rv, weight, bias, eps)
+    y, mean, var = _composite_train(input, weight, bias, eps)
+    if rm is not None and rv is not None:
+        m = input.size // input.shape[1]
+        update_running_stats(rm, rv, mean.data.reshape(-1), var.data.reshape(-1), m, factor)
+    return y
+
+
+# ---------------------------------------------------------------- the module
+
+
+class BatchNorm1d(Module):
+    """``torch.nn.BatchNorm1d``: normalize each of ``num_features`` channels over the batch.
+
+    Input (N, C) or (N, C, L). Training mode uses the batch's statistics and updates
+    the running ones (``momentum=None``: a cumulative average over
+    ``num_batches_tracked`` batches); eval mode uses the running statistics, or the
+    batch's when ``track_running_stats=False`` (then there are no buffers).
+    ``impl="fused"`` runs one hand-derived op, ``"composite"`` primitive ops.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        impl: str = "fused",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        op = "BatchNorm1d"
+        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
+            raise ValueError(f"{op}: num_features must be a positive int, got {num_features!r}")
+        if impl not in IMPLS:
+            raise ValueError(f"{op}: impl must be 'fused' or 'composite', got {impl!r}")
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"{op}: dtype must be float32 or float64, got {dtype}")
+        self.num_features = num_features
+        self.eps = check_eps(op, eps)
+        self.momentum = check_momentum(op, momentum)
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        self.impl = impl
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=dtype))
+            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+        else:  # declared but absent, as in PyTorch
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=dtype)))
+            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=dtype)))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches seen."""
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}, "
+            f"impl={self.impl!r}"
+        )
+
+    def forward(self, input: Tensor) -> Tensor:
+        op = "BatchNorm1d"
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+        use_batch_stats = self.training or not self.track_running_stats
+        check_input_shape(op, input.shape, self.num_features, use_batch_stats)
+        reference = self.weight if self.weight is not None else self.running_mean
+        if reference is not None and input.dtype != reference.dtype:
+            raise TypeError(
+                f"{op}: input dtype {input.dtype} does not match the module's dtype "
+                f"{reference.dtype} (convert one: .double(), .float())"
+            )
+        updating = self.training and self.track_running_stats
+        running_mean = self.running_mean if not self.training or updating else None
+        running_var = self.running_var if not self.training or updating else None
+        _check_functional(
+            input,
+            _array_or_none(running_mean),
+            _array_or_none(running_var),
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            self.eps,
+            self.impl,
+            op,
+        )
+        factor = 0.0
+        if updating:  # only now, with the input known good, does any state change
+            self.num_batches_tracked.data += 1
+            factor = momentum_factor(self.momentum, int(self.num_batches_tracked.data))
+        return batch_norm(
+            input,
+            running_mean,
+            running_var,
+            self.weight,
+            self.bias,
+            training=use_batch_stats,
+            momentum=factor,
+            eps=self.eps,
+            impl=self.impl,
+        )
