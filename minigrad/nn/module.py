@@ -410,7 +410,7 @@ class Module:
             else:
                 arrays[key] = value
         if problems:
-            raise KeyError(f"{op}: nothing was loaded; " + "; ".join(problems))
+            raise RuntimeError(f"{op}: nothing was loaded; " + "; ".join(problems))
         for key, value in arrays.items():
             targets[key].data[...] = value  # in place: optimizers keep their references
         return IncompatibleKeys(missing, unexpected)
