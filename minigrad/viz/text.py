@@ -65,9 +65,10 @@ def print_graph(
 ) -> None:
     """Print the graph behind ``roots`` as a text tree (root first, inputs indented).
 
+    >>> from minigrad import Value
     >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
     >>> print_graph(a * b + a)
-    n4 data -4  grad 0  <- +
+    n3 data -4  grad 0  <- +
     ├── n2 data -6  grad 0  <- *
     │   ├── n0 a  data 2  grad 0  leaf, used 2x: grad = sum of 2 contributions (+=)
     │   └── n1 b  data -3  grad 0  leaf
@@ -83,7 +84,7 @@ def _describe(
     node: Any, nid: str, named: dict[int, str], precision: int, show_grad: bool, uses: int
 ) -> str:
     name = named.get(id(node)) or getattr(node, "label", "")
-    head = f"{nid} {name} " if name else f"{nid} "
+    head = f"{nid} {name}  " if name else f"{nid} "
     if is_op_node(node):
         kind = "fused op" if is_fused(node) else "op"
         return f"{head}[{node._op}] {kind}: {len(node._prev)} inputs, {len(node.grad)} outputs"
