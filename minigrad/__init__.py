@@ -40,6 +40,7 @@ from minigrad.tensor import (  # minigrad.tensor itself is callable: minigrad.te
     zeros_like,
 )
 from minigrad.viz import draw_graph, draw_graphs_side_by_side, print_graph
+from minigrad.viz.player import backprop_player, backprop_steps_json
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,8 @@ __all__ = [
     "Tensor",
     "Value",
     "arange",
+    "backprop_player",
+    "backprop_steps_json",
     "cat",
     "compare_batchnorm",
     "compare_grads",

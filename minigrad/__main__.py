@@ -17,6 +17,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "BatchNorm composite vs fused: gradient table, graph sizes, times (--out: both graphs)",
     ),
     "render": ("minigrad.viz.cli:main", "draw the demo graphs to svg/png/pdf (--out, --format)"),
+    "play": (
+        "minigrad.viz.player:main",
+        "a page that steps through backprop (--example expr|mlp|bn-composite|bn-fused, --out)",
+    ),
 }
 
 

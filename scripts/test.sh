@@ -3,4 +3,13 @@
 # reference), then runs pytest on both cores.
 EXTRAS="dev,examples,torch"
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+# --- backprop player: a real browser for tests/player (begin) ---
+# Debian's chromium, driven by Playwright from the dev extra (a driver only: never
+# `playwright install`, which downloads browsers). Installed when root and missing;
+# otherwise skipped silently, and the browser tests fail with a clear message.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing chromium with apt-get (for the backprop player's browser tests) ..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null || true
+fi
+# --- backprop player (end) ---
 exec .venv/bin/python -m pytest -n 2 "$@"

@@ -1,0 +1,224 @@
+// The backprop player: plays the steps Python recorded (inline JSON #mg-data) over the
+// graph Graphviz drew (inline SVG). It computes no gradient: every number shown comes
+// from the recorded backward pass. Step 0 is the forward pass; step k (1..N) is the
+// k-th visit of the backward driver.
+(function () {
+  "use strict";
+  const SVGNS = "http://www.w3.org/2000/svg";
+  const data = JSON.parse(document.getElementById("mg-data").textContent);
+  const nodes = data.nodes;
+  const steps = data.steps;
+  const N = steps.length;
+  const $ = (id) => document.getElementById(id);
+  const slider = $("mg-slider");
+
+  // ------------------------------------------------------------ the graph's boxes
+  // draw_graph gives node K the id "nK"; a scalar op's ellipse is "nK_op".
+  const boxes = nodes.map((_, k) => document.getElementById("n" + k));
+  const opBoxes = nodes.map((_, k) => document.getElementById("n" + k + "_op"));
+
+  // Under each box, a line for its gradient (filled in step by step).
+  const slots = boxes.map((g, k) => {
+    if (!g) return null;
+    const box = g.getBBox();
+    const t = document.createElementNS(SVGNS, "text");
+    t.setAttribute("x", box.x + box.width / 2);
+    t.setAttribute("y", box.y + box.height + 11);
+    t.setAttribute("text-anchor", "middle");
+    t.setAttribute("class", "mg-grad");
+    t.dataset.node = k;
+    g.appendChild(t);
+    g.addEventListener("click", () => select(k));
+    return t;
+  });
+
+  // ------------------------------------------------------------ state at step k
+  // Replaying the recorded updates 1..k gives every gradient known after step k.
+  function gradsAt(k) {
+    const state = new Map();
+    for (let s = 0; s < k; s++) {
+      for (const u of steps[s].updates) state.set(u.node, u);
+    }
+    return state;
+  }
+
+  let current = 0;
+  let selected = null; // a node picked by a click; else the current step's node
+
+  function show(k) {
+    current = Math.max(0, Math.min(N, k));
+    slider.value = current;
+    $("mg-counter").textContent = "step " + current + " / " + N;
+    const state = gradsAt(current);
+    const step = current > 0 ? steps[current - 1] : null;
+    const inputs = new Set(step ? step.parents : []);
+    nodes.forEach((n, j) => {
+      const g = boxes[j];
+      if (!g) return;
+      g.classList.toggle("mg-current", !!step && step.node === j);
+      g.classList.toggle("mg-input", inputs.has(j));
+      if (opBoxes[j]) opBoxes[j].classList.toggle("mg-current", !!step && step.node === j);
+      const u = state.get(j);
+      const slot = slots[j];
+      if (!u) {
+        slot.textContent = "";
+        delete slot.dataset.grad;
+        g.classList.remove("mg-partial", "mg-has-grad");
+        return;
+      }
+      const partial = u.count < u.of;
+      slot.textContent =
+        "grad " + u.text + (u.of > 1 ? "  (" + u.count + " of " + u.of + ")" : "");
+      slot.dataset.grad = JSON.stringify(u.grad);
+      g.classList.add("mg-has-grad");
+      g.classList.toggle("mg-partial", partial);
+    });
+    explain(step);
+    document.querySelectorAll("#mg-steps li").forEach((li) => {
+      const on = Number(li.dataset.step) === current;
+      li.classList.toggle("active", on);
+      if (on) li.scrollIntoView({ block: "nearest" });
+    });
+    $("mg-check-result").textContent = "";
+    updateSelected();
+  }
+
+  function explain(step) {
+    const lines = $("mg-lines");
+    lines.textContent = "";
+    if (!step) {
+      $("mg-step-title").textContent = "step 0: the forward pass";
+      addLine(lines, "Every value is computed; no gradient yet. Press → to start backward.");
+      return;
+    }
+    $("mg-step-title").textContent = "step " + current + ": " + step.title;
+    if (step.scope.length) addLine(lines, "inside name scope " + step.scope.join("/"), "scope");
+    for (const text of step.lines) addLine(lines, text, "eq");
+    if (current === N) {
+      addLine(lines, "Done: every gradient on the graph is what backward() left in .grad.", "done");
+    }
+  }
+
+  function addLine(parent, text, cls) {
+    const div = document.createElement("div");
+    div.textContent = text;
+    if (cls) div.className = cls;
+    parent.appendChild(div);
+  }
+
+  // ------------------------------------------------------------ the check
+  function target() {
+    if (selected !== null) return selected;
+    return current > 0 ? steps[current - 1].node : data.root;
+  }
+
+  function select(k) {
+    selected = selected === k ? null : k;
+    $("mg-check-result").textContent = "";
+    updateSelected();
+  }
+
+  function updateSelected() {
+    const k = target();
+    boxes.forEach((g, j) => g && g.classList.toggle("mg-selected", selected === j));
+    $("mg-selected").textContent =
+      "node " + nodes[k].name + (selected === null ? " (click a box to pick another)" : "");
+  }
+
+  $("mg-check").addEventListener("click", () => {
+    const k = target();
+    const n = nodes[k];
+    const out = $("mg-check-result");
+    if (!n.check) {
+      out.textContent = "no central difference for " + n.name + " (see backprop_player's forward=)";
+      return;
+    }
+    out.textContent =
+      "central difference d(" + nodes[data.root].name + ")/d(" + n.name + ") ≈ " +
+      n.check.text + "; backprop gives " + n.gradText +
+      "; largest difference " + n.check.diff.toExponential(2);
+  });
+
+  // ------------------------------------------------------------ the list of steps
+  // Consecutive steps inside one top-level name scope (a composite op such as
+  // batchnorm) are grouped under one heading.
+  function buildList() {
+    const list = $("mg-steps");
+    const item = (s, text) => {
+      const li = document.createElement("li");
+      li.value = s;
+      li.dataset.step = s;
+      li.textContent = text;
+      li.addEventListener("click", () => { stop(); show(s); });
+      return li;
+    };
+    list.appendChild(item(0, "forward pass"));
+    let group = null;
+    let groupName = null;
+    steps.forEach((st, i) => {
+      const name = st.scope.length ? st.scope[0] : null;
+      if (name !== groupName) {
+        groupName = name;
+        group = null;
+        if (name !== null) {
+          const li = document.createElement("li");
+          li.className = "group";
+          li.value = i + 1;
+          const details = document.createElement("details");
+          details.open = true;
+          const summary = document.createElement("summary");
+          details.appendChild(summary);
+          group = document.createElement("ol");
+          group.start = i + 1;
+          group.dataset.scope = name;
+          details.appendChild(group);
+          li.appendChild(details);
+          list.appendChild(li);
+          group.summaryEl = summary;
+          group.first = i + 1;
+        }
+      }
+      const label = st.label + (st.scope.length > 1 ? " [" + st.scope.slice(1).join("/") + "]" : "");
+      const li = item(i + 1, label);
+      if (group) {
+        group.appendChild(li);
+        group.summaryEl.textContent =
+          name + ": steps " + group.first + "–" + (i + 1) + " (" + group.children.length + ")";
+      } else {
+        list.appendChild(li);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ controls
+  let timer = null;
+  function stop() {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    $("mg-play").textContent = "▶ play";
+  }
+  function play() {
+    if (current >= N) show(0);
+    const speed = Number($("mg-speed").value);
+    timer = setInterval(() => {
+      if (current >= N) stop();
+      else show(current + 1);
+    }, 1000 / speed);
+    $("mg-play").textContent = "⏸ pause";
+  }
+  $("mg-play").addEventListener("click", () => (timer === null ? play() : stop()));
+  $("mg-speed").addEventListener("change", () => { if (timer !== null) { stop(); play(); } });
+  $("mg-next").addEventListener("click", () => { stop(); show(current + 1); });
+  $("mg-prev").addEventListener("click", () => { stop(); show(current - 1); });
+  slider.addEventListener("input", () => { stop(); show(Number(slider.value)); });
+  document.addEventListener("keydown", (e) => {
+    if (e.target === slider) return; // the slider moves itself on arrow keys
+    if (e.key === "ArrowRight") { stop(); show(current + 1); e.preventDefault(); }
+    else if (e.key === "ArrowLeft") { stop(); show(current - 1); e.preventDefault(); }
+  });
+
+  buildList();
+  show(0);
+  // For tests and curious readers: the current step and the grads shown.
+  window.minigradPlayer = { show, get step() { return current; }, steps: N };
+})();

@@ -1,0 +1,187 @@
+"""The backprop player's data and page, without a browser: the steps are the recorded
+backward pass, the numbers match PyTorch and central differences, the page is one
+self-contained file."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from player_helpers import reference_run
+
+import minigrad as mg
+import minigrad.__main__
+from minigrad.viz.player import EXAMPLES, backprop_player, backprop_steps, main
+
+
+def expr_graph() -> tuple[mg.Value, dict[str, mg.Value]]:
+    a, b, c, f = mg.Value(2.0, "a"), mg.Value(-3.0, "b"), mg.Value(10.0, "c"), mg.Value(-2.0, "f")
+    loss = (a * b + c) * f + a.tanh()
+    loss.label = "L"
+    return loss, {"a": a, "b": b, "c": c, "f": f}
+
+
+def test_steps_follow_the_recorded_backward_and_end_at_dot_grad() -> None:
+    loss, leaves = expr_graph()
+    data = backprop_steps(loss)
+    ref = reference_run(lambda: expr_graph()[0])
+    assert [s["node"] for s in data["steps"]] == ref["step_nodes"]
+    # replaying the updates ends exactly at .grad, for every node
+    shown: dict[int, object] = {}
+    for step in data["steps"]:
+        for u in step["updates"]:
+            shown[u["node"]] = u["grad"]
+    order = mg.topological_order(loss)
+    assert set(shown) == set(range(len(order)))
+    for k, node in enumerate(order):
+        assert shown[k] == node.grad
+    # and .grad is right: PyTorch on the same expression
+    ta, tb, tc, tf = (
+        torch.tensor(v.data, dtype=torch.float64, requires_grad=True) for v in leaves.values()
+    )
+    ((ta * tb + tc) * tf + ta.tanh()).backward()
+    for t, v in zip((ta, tb, tc, tf), leaves.values(), strict=True):
+        assert v.grad == pytest.approx(t.grad.item(), rel=1e-12)
+
+
+def test_fan_out_shows_each_contribution_and_the_running_total() -> None:
+    loss, leaves = expr_graph()
+    data = backprop_steps(loss)
+    a = next(k for k, n in enumerate(data["nodes"]) if n["name"] == "a")
+    updates = [u for s in data["steps"] for u in s["updates"] if u["node"] == a]
+    assert [(u["count"], u["of"]) for u in updates] == [(1, 2), (2, 2)]
+    tanh_part = 1 - math.tanh(2.0) ** 2  # d tanh(a)/da: the first contribution
+    assert updates[0]["grad"] == pytest.approx(tanh_part, rel=1e-15)
+    assert updates[1]["grad"] == leaves["a"].grad == pytest.approx(tanh_part + 6.0, rel=1e-15)
+    assert data["nodes"][a]["uses"] == 2
+    lines = [line for s in data["steps"] for line in s["lines"]]
+    assert "a.grad += (1 - t²) × t.grad" not in " ".join(lines)  # unnamed t: its DOT id
+    assert any("contribution 2 of 2" in line for line in lines)
+
+
+def test_the_chain_rule_is_written_with_numbers() -> None:
+    data = backprop_steps(EXAMPLES["expr"][0]())
+    lines = [line for s in data["steps"] for line in s["lines"]]
+    assert "g.grad += (1) × L.grad = 1 × 1 = 1" in lines
+    assert "d.grad += (f) × g.grad = (-2) × 1 = -2" in lines
+    assert "a.grad += (1 - t²) × t.grad = 0.070651 × 1 = 0.070651" in lines
+    assert lines[0] == "L.grad = 1 (the seed, d(root)/d(root))"
+
+
+def test_a_value_used_twice_by_one_op_is_one_contribution() -> None:
+    x = mg.Value(3.0, "x")
+    loss = x * x
+    data = backprop_steps(loss)
+    (step,) = data["steps"]
+    (update,) = [u for u in step["updates"] if u["node"] == 0]
+    assert update["grad"] == x.grad == 6.0 and update["of"] == 1
+    assert step["lines"][-1] == "x.grad += (x) × n1.grad + (x) × n1.grad = 3 × 1 + 3 × 1 = 6"
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_check_is_a_central_difference_that_agrees(name: str) -> None:
+    data = backprop_steps(EXAMPLES[name][0]())
+    checked = [n for n in data["nodes"] if n["check"] is not None]
+    values = [n for n in data["nodes"] if n["kind"] != "op"]
+    assert len(checked) == len(values)  # every value node of a scalar graph
+    for n in checked:
+        assert n["check"]["estimate"] == pytest.approx(n["grad"], rel=1e-6, abs=1e-7), n["name"]
+
+
+def test_fused_batchnorm_step_shows_the_formula_and_matches_torch() -> None:
+    data = backprop_steps(EXAMPLES["bn-fused"][0]())
+    (fused,) = [s for s in data["steps"] if data["nodes"][s["node"]]["kind"] == "op"]
+    assert fused["lines"][0] == "dx_i = γ/(m·σ) · (m·dy_i - Σdy - x̂_i·Σ(dy·x̂))"
+    assert fused["lines"][1].startswith("m = 3, γ = 1.5, σ = ")
+    grads = {n["name"]: n["grad"] for n in data["nodes"]}
+    x = torch.tensor([1.0, 2.5, -0.5], dtype=torch.float64, requires_grad=True)
+    gamma = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    beta = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
+    y = torch.nn.functional.batch_norm(
+        x.reshape(3, 1), None, None, gamma.reshape(1), beta.reshape(1), training=True, eps=1e-5
+    )
+    (y.reshape(3) * torch.tensor([0.3, -1.0, 2.0], dtype=torch.float64)).sum().backward()
+    for i in range(3):
+        assert grads[f"x[{i}]"] == pytest.approx(x.grad[i].item(), rel=1e-9, abs=1e-12)
+    assert grads["gamma"] == pytest.approx(gamma.grad.item(), rel=1e-9)
+    assert grads["beta"] == pytest.approx(beta.grad.item(), rel=1e-9)
+
+
+def test_composite_and_fused_batchnorm_agree_on_the_inputs() -> None:
+    grads = {}
+    for impl in ("composite", "fused"):
+        data = backprop_steps(EXAMPLES[f"bn-{impl}"][0]())
+        grads[impl] = {n["name"]: n["grad"] for n in data["nodes"] if n["kind"] == "leaf"}
+    for name in ("x[0]", "x[1]", "x[2]", "gamma", "beta"):
+        assert grads["composite"][name] == pytest.approx(grads["fused"][name], abs=1e-12)
+
+
+def test_tensor_graph_steps_and_forward_check() -> None:
+    x = mg.Tensor(np.array([[1.0, 2.0], [3.0, -1.0]]), requires_grad=True)
+    w = mg.Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    x.label, w.label = "x", "w"
+
+    def forward() -> mg.Tensor:
+        return ((x * w).tanh() ** 2).sum()
+
+    data = backprop_steps(forward(), forward=forward)
+    nodes = {n["name"]: n for n in data["nodes"]}
+    assert nodes["x"]["shape"] == [2, 2] and nodes["w"]["shape"] == [2]
+    tx = torch.tensor(x.data, requires_grad=True)
+    tw = torch.tensor(w.data, requires_grad=True)
+    ((tx * tw).tanh() ** 2).sum().backward()
+    np.testing.assert_allclose(nodes["x"]["grad"], tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(nodes["w"]["grad"], tw.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(nodes["w"]["check"]["estimate"], tw.grad.numpy(), rtol=1e-6)
+    assert nodes["x"]["check"]["diff"] < 1e-6
+
+
+def test_page_is_one_self_contained_file(tmp_path: Path) -> None:
+    player = backprop_player(EXAMPLES["bn-composite"][0](), tmp_path / "p.html", title="a <title>")
+    text = (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert text == player.html and "<svg" in text and "<h1>a &lt;title&gt;</h1>" in text
+    urls = set(re.findall(r"https?://[^\s\"'<>]+", text))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls
+    assert not re.search(r"<(link|img|iframe)\b|\bsrc=|@import|url\(", text)
+    payload = re.search(r'<script type="application/json" id="mg-data">(.*?)</script>', text, re.S)
+    assert payload is not None
+    assert json.loads(payload.group(1))["steps"] == json.loads(json.dumps(player.steps["steps"]))
+    assert player._repr_html_().startswith("<iframe srcdoc=")
+
+
+def test_json_export_round_trips() -> None:
+    text = mg.backprop_steps_json(EXAMPLES["mlp"][0]())
+    data = json.loads(text)
+    assert len(data["steps"]) > 10 and data["nodes"][data["root"]]["name"] == "L"
+
+
+def test_bad_input_is_refused_before_anything_changes() -> None:
+    x = mg.Value(1.0)
+    with pytest.raises(ValueError, match="root is a leaf"):
+        backprop_player(x)
+    with pytest.raises(TypeError, match="expected a Value or a Tensor, got float"):
+        backprop_player(1.0)
+    t = mg.Tensor(np.ones(3), requires_grad=True) * 2.0
+    with pytest.raises(ValueError, match=r"one number \(a loss\), got shape \(3,\)"):
+        backprop_player(t)
+    loss = x * 2.0
+    with pytest.raises(TypeError, match="title must be a string"):
+        backprop_player(loss, title=3)  # type: ignore[arg-type]
+    assert x.grad == 0.0
+
+
+def test_play_command_writes_the_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "page.html"
+    assert mg.__main__.main(["play", "--example", "bn-fused", "--out", str(out)]) == 0
+    assert out.exists() and "wrote" in capsys.readouterr().out
+    assert "dx_i = γ/(m·σ)" in out.read_text(encoding="utf-8")
+
+
+def test_main_rejects_an_unknown_example() -> None:
+    with pytest.raises(SystemExit):
+        main(["--example", "nope"])
