@@ -141,6 +141,13 @@ class Optimizer:
         """Update every parameter that has a gradient; all gradients are checked first."""
         op = f"{type(self).__name__}.step"
         work = []
+        with np.errstate(over="ignore"):  # an overflowing sum is looked at elementwise
+            self._check_grads(op, work)
+        for group, p, g in work:
+            self._update(group, p, g, self.state.setdefault(p, {}))
+
+    def _check_grads(self, op: str, work: list) -> None:
+        """Collect (group, param, grad) for the update; raise on a bad gradient."""
         for group in self.param_groups:
             for p in group["params"]:
                 g = p.grad
@@ -158,8 +165,6 @@ class Optimizer:
                         "no parameter was updated"
                     )
                 work.append((group, p, g))
-        for group, p, g in work:
-            self._update(group, p, g, self.state.setdefault(p, {}))
 
     def _update(
         self, group: dict[str, Any], param: Tensor, grad: np.ndarray, state: dict[str, Any]
