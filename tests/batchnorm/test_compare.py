@@ -61,3 +61,16 @@ def test_cli_prints_the_table(capsys):
     assert cli(["bn-compare", "--engine", "scalar", "--batch", "3", "--features", "2"]) == 0
     out = capsys.readouterr().out
     assert "dx[2,1]" in out and "max |composite - fused|" in out and "graph:" in out
+
+
+def test_render_draws_both_graphs(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    if shutil.which("dot") is None:
+        pytest.fail("the Graphviz dot program is part of the test environment")
+    result = compare_batchnorm(np.random.default_rng(2).normal(size=(3, 2)), engine="scalar")
+    path = result.render(tmp_path / "bn.svg")
+    text = Path(path).read_text()
+    assert path.endswith(".svg") and "<svg" in text
+    assert "batchnorm" in text and "composite" in text and "fused" in text

@@ -263,3 +263,28 @@ def test_property_composite_equals_fused_and_torch(n, c, scale, offset, constant
     assert max(result.max_abs_diffs[1:]) <= 1e-12 * cond * n
     all_numbers = np.concatenate([result.outputs[1].ravel(), *(p[1].ravel() for p in result.grads)])
     assert np.isfinite(all_numbers).all()
+
+
+def test_scalar_mlp_with_batchnorm_between_layers_trains():
+    from minigrad.scalar.nn import MLP
+    from minigrad.scalar.nn import BatchNorm1d as Reexported
+
+    assert Reexported is BatchNorm1d
+    rows = [[1.0, 2.0], [-1.0, 0.5], [0.3, -2.0], [2.0, 1.0], [-0.5, -0.5], [1.5, -1.0]]
+    targets = [1.0, -1.0, -1.0, 1.0, -1.0, 1.0]
+    model = MLP(2, [6, 1], seed=0, norm=lambda c: BatchNorm1d(c, impl="fused"))
+    bn = next(layer for layer in model.layers if isinstance(layer, BatchNorm1d))
+    assert all(p in model.parameters() for p in bn.parameters())
+    losses = []
+    for _ in range(15):
+        scores = model.forward_batch(rows)
+        loss = value_sum((1 - t * s).relu() for t, s in zip(targets, scores, strict=True))
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= 0.05 * p.grad
+        losses.append(loss.data)
+    assert losses[-1] < losses[0]
+    assert bn.num_batches_tracked == 15
+    model.eval()
+    assert math.isfinite(model(rows[0]).data)  # eval: one example, running statistics
