@@ -185,8 +185,8 @@ def value_label(
 
 
 def _array_html(a: np.ndarray, precision: int) -> str:
-    """``array_text``, escaped; a small matrix gets one line per row."""
-    if a.ndim >= 2 and 0 < a.size <= SMALL_TENSOR:
+    """``array_text``, escaped; a small matrix gets one line per row (a column, one line)."""
+    if a.ndim >= 2 and a.shape[-1] > 1 and 0 < a.size <= SMALL_TENSOR:
         rows = [escape(_nested(row, precision)) for row in a.reshape(-1, a.shape[-1])]
         return '<BR ALIGN="LEFT"/>'.join(rows) + '<BR ALIGN="LEFT"/>'
     return escape(array_text(a, precision))
