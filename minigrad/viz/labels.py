@@ -118,7 +118,9 @@ def _small(text: str) -> str:
 
 
 def _heat_color(t: float) -> str:
-    """t in [-1, 1] -> blue (negative) through white (0) to red (positive)."""
+    """t in [-1, 1] -> blue (negative) through white (0) to red (positive); NaN grey."""
+    if math.isnan(t):
+        return "#9ca3af"
     t = max(-1.0, min(1.0, t))
     fade = round(255 * (1.0 - abs(t)))
     return f"#ff{fade:02x}{fade:02x}" if t >= 0 else f"#{fade:02x}{fade:02x}ff"
@@ -133,9 +135,8 @@ def grad_cells(grad: np.ndarray, cells: int = 24) -> str:
     flat = np.asarray(grad, dtype=np.float64).ravel()
     chunks = np.array_split(flat, min(cells, flat.size))
     means = np.array([c.mean() for c in chunks])
-    scale = float(np.abs(means).max()) if means.size else 0.0
-    if not math.isfinite(scale) or scale == 0.0:
-        scale = 1.0
+    finite = np.abs(means[np.isfinite(means)])
+    scale = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
     tds = "".join(
         f'<TD BGCOLOR="{_heat_color(m / scale)}" WIDTH="6" HEIGHT="8" FIXEDSIZE="TRUE"></TD>'
         for m in means

@@ -139,3 +139,12 @@ def test_tensor_batchnorm_composite_and_fused():
         if line.startswith("saved for backward")
     ]
     assert len(totals) == 2 and totals[0] > totals[1]
+
+
+def test_heat_strip_colours_follow_the_gradient_sign():
+    from minigrad.viz.labels import grad_cells
+
+    strip = grad_cells(np.array([2.0, -2.0, 0.0, np.nan, 1.0]))
+    colours = [part.split('"')[0] for part in strip.split('BGCOLOR="')[1:]]
+    # scaled by the largest finite |value| (2): full red, full blue, white, grey for NaN, pink
+    assert colours == ["#ff0000", "#0000ff", "#ffffff", "#9ca3af", "#ff8080"]
