@@ -17,6 +17,27 @@
   const boxes = nodes.map((_, k) => document.getElementById("n" + k));
   const opBoxes = nodes.map((_, k) => document.getElementById("n" + k + "_op"));
 
+  // Edges by the box they point to ("nK" or its op "nK_op"): Graphviz ids them "tail->head".
+  const edgesInto = new Map();
+  for (const e of document.querySelectorAll("#mg-graph g.edge")) {
+    const head = e.id.split("->")[1];
+    if (!edgesInto.has(head)) edgesInto.set(head, []);
+    edgesInto.get(head).push(e);
+  }
+
+  // Big graphs at full size (scroll to the current step), small ones fitted to the pane.
+  const pane = $("mg-graph");
+  const svg = pane.querySelector("svg");
+  // Graphviz sizes in points; shown at one pixel per point, a box's text is about 10px.
+  const natural = svg ? svg.viewBox.baseVal.width : 0;
+  function setFit(fit) {
+    pane.classList.toggle("mg-fit", fit);
+    if (svg) svg.style.width = fit ? "" : natural + "px";
+    $("mg-zoom").textContent = fit ? "zoom: fit" : "zoom: 1:1";
+  }
+  setFit(!svg || natural <= 1.5 * pane.clientWidth);
+  $("mg-zoom").addEventListener("click", () => setFit(!pane.classList.contains("mg-fit")));
+
   // Under each box, a line for its gradient (filled in step by step).
   const slots = boxes.map((g, k) => {
     if (!g) return null;
@@ -31,6 +52,15 @@
     g.addEventListener("click", () => select(k));
     return t;
   });
+
+  // Room under the lowest boxes for their gradient line (Graphviz sizes the picture tight).
+  if (svg) {
+    const vb = svg.viewBox.baseVal;
+    const extra = 16;
+    vb.height += extra;
+    const h = parseFloat(svg.getAttribute("height"));
+    if (h) svg.setAttribute("height", h + extra + "pt");
+  }
 
   // ------------------------------------------------------------ state at step k
   // Replaying the recorded updates 1..k gives every gradient known after step k.
@@ -73,6 +103,17 @@
       g.classList.add("mg-has-grad");
       g.classList.toggle("mg-partial", partial);
     });
+    document.querySelectorAll("#mg-graph g.edge.mg-current").forEach((e) =>
+      e.classList.remove("mg-current"));
+    if (step) {
+      for (const head of ["n" + step.node, "n" + step.node + "_op"]) {
+        for (const e of edgesInto.get(head) || []) e.classList.add("mg-current");
+      }
+      const box = boxes[step.node];
+      if (box && !pane.classList.contains("mg-fit")) {
+        box.scrollIntoView({ block: "center", inline: "center" });
+      }
+    }
     explain(step);
     document.querySelectorAll("#mg-steps li").forEach((li) => {
       const on = Number(li.dataset.step) === current;

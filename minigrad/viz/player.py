@@ -134,9 +134,17 @@ def _data(node: Any) -> Any:
 def _names(order: list[Any]) -> list[str]:
     """What each node is called on the page: its label, else its DOT id ``n{K}``.
 
-    The same names ``draw_graph`` writes in the boxes, so text and picture agree.
+    The same names ``draw_graph`` writes in the boxes, so text and picture agree; a
+    multi-output op's node is drawn with its op's name, so it is called by that.
     """
-    return [getattr(n, "label", "") or f"n{k}" for k, n in enumerate(order)]
+    ops = [n._op for n in order if _is_op_node(n)]
+    names = []
+    for k, n in enumerate(order):
+        if _is_op_node(n):  # drawn as its op's name; the id only when the name repeats
+            names.append(n.label or (n._op if ops.count(n._op) == 1 else f"{n._op}@n{k}"))
+        else:
+            names.append(getattr(n, "label", "") or f"n{k}")
+    return names
 
 
 def _received(step: Any) -> list[tuple[Any, Any, list[int]]]:
@@ -303,8 +311,7 @@ def _short(node: Any, ctx: _Context) -> str:
     if len(parents) > 40:
         parents = f"{len(node._prev)} inputs"
     if not node._op and len(node._prev) == 1 and _is_op_node(node._prev[0]):
-        op_node = node._prev[0]
-        return f"{name} = output {node._index} of {op_node._op} ({parents})"
+        return f"{name} = output {node._index} of {parents}"
     return f"{name} = {node._op}({parents})"
 
 
@@ -448,7 +455,12 @@ def backprop_steps(root: Any, *, forward: Callable[[], Any] | None = None) -> di
                     "of": of,
                 }
             )
-            if of > 1:
+            if of > 1 and _is_op_node(parent):
+                lines.append(
+                    f"  {names[j]} collects one gradient per output: {counts[j]} of {of} in, "
+                    f"{names[j]}.grad = {_text(totals[j])}"
+                )
+            elif of > 1:
                 lines.append(
                     f"  {names[j]} feeds {of} ops: contribution {counts[j]} of {of}, "
                     f"running total {names[j]}.grad = {_text(totals[j])}"
@@ -709,6 +721,7 @@ style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
     <input id="mg-slider" type="range" min="0" max="{len(steps["steps"])}" value="0"
       aria-label="step">
     <span id="mg-counter"></span>
+    <button id="mg-zoom" title="fit the graph to the pane, or show it at full size"></button>
   </div>
 </header>
 <main>
