@@ -37,8 +37,8 @@ import numpy as np
 
 __all__ = [
     "AnomalyError",
-    "all_finite",
     "BackwardStep",
+    "all_finite",
     "anomaly_enabled",
     "current_scope",
     "detect_anomaly",
@@ -51,6 +51,7 @@ __all__ = [
     "set_grad_enabled",
     "topological_order",
 ]
+
 
 class AnomalyError(FloatingPointError):
     """Raised under ``detect_anomaly()`` when an op's forward or backward makes NaN/inf."""
@@ -92,10 +93,13 @@ def topological_order(roots: Any | Sequence[Any]) -> list[Any]:
         while stack:
             node, parents = stack[-1]
             for parent in parents:
-                if id(parent) not in seen:
-                    seen.add(id(parent))
-                    stack.append((parent, iter(parent._prev)))
-                    break
+                key = id(parent)
+                if key not in seen:
+                    seen.add(key)
+                    if parent._prev:  # explore it before going on with this node's parents
+                        stack.append((parent, iter(parent._prev)))
+                        break
+                    order.append(parent)  # a leaf is placed at once: no stack round trip
             else:  # every parent is placed: the node can follow them
                 stack.pop()
                 order.append(node)
@@ -112,7 +116,7 @@ class BackwardStep:
     each parent with what it received (its gradient after minus before the visit).
     """
 
-    __slots__ = ("node", "grad_out", "contributions")
+    __slots__ = ("contributions", "grad_out", "node")
 
     def __init__(self, node: Any, grad_out: Any, contributions: list[tuple[Any, Any]]):
         self.node = node
@@ -120,7 +124,9 @@ class BackwardStep:
         self.contributions = contributions
 
     def __repr__(self) -> str:
-        return f"BackwardStep({getattr(self.node, '_op', '?')!r}, {len(self.contributions)} parents)"
+        return (
+            f"BackwardStep({getattr(self.node, '_op', '?')!r}, {len(self.contributions)} parents)"
+        )
 
 
 def run_backward(order: list[Any]) -> None:
@@ -250,7 +256,7 @@ def name_scope(name: str) -> Iterator[tuple[str, ...]]:
     if not isinstance(name, str) or not name:
         raise ValueError(f"name_scope: name must be a non-empty string, got {name!r}")
     previous = STATE.scope
-    STATE.scope = previous + (name,)
+    STATE.scope = (*previous, name)
     try:
         yield STATE.scope
     finally:

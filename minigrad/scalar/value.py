@@ -29,12 +29,14 @@ import numpy as np
 
 from minigrad.autograd import STATE, AnomalyError, run_backward, topological_order
 
-__all__ = ["Value", "ScalarFunction", "value_sum", "zero_grad"]
+__all__ = ["ScalarFunction", "Value", "value_sum", "zero_grad"]
 
 Number = int | float
 
 
 def _check_number(x: object, who: str) -> float:
+    if type(x) is float:  # the common case, without the slower abstract-base-class check
+        return x  # type: ignore[return-value]
     if isinstance(x, bool) or not isinstance(x, Real):
         raise TypeError(f"{who}: expected a real number, got {type(x).__name__} {x!r}")
     return float(x)
@@ -44,11 +46,19 @@ class Value:
     """A scalar node of a computation graph: ``data`` and, after ``backward()``, ``grad``.
 
     ``Value(data)`` makes a leaf. ``data`` must be a real number (int, float or a NumPy
-    scalar); NaN and inf are accepted, as Python floats accept them, except under
-    ``detect_anomaly()``, where they raise. ``label`` names the node in drawings.
+    scalar; not a bool, a string or None: those raise ``TypeError``). NaN and inf are
+    accepted, as Python floats accept them, except under ``detect_anomaly()``, where
+    they raise ``AnomalyError``. ``label`` names the node in drawings.
+
+    Ops refuse inputs outside their domain before building anything: ``log`` of a
+    number <= 0 (``ValueError``), division by zero and ``0 ** negative``
+    (``ZeroDivisionError``), a negative base to a non-integer power (``ValueError``),
+    an operand that is not a number or a ``Value`` (``TypeError`` naming both types).
+    Where a float overflows (``exp(1000)``, ``1e200 ** 2``) the result is inf, as in
+    NumPy and PyTorch.
     """
 
-    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op", "_scope")
+    __slots__ = ("_local", "_op", "_prev", "_scope", "data", "grad", "label")
 
     def __init__(self, data: Number, label: str = "") -> None:
         self.data = _check_number(data, "Value")
@@ -65,53 +75,34 @@ class Value:
         name = f"{self.label!r}, " if self.label else ""
         return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
 
-    # ------------------------------------------------------------ building nodes
-
-    @staticmethod
-    def _result(data: float, op: str, prev: tuple[Any, ...], local: tuple[float, ...]) -> Value:
-        """The node an op returns: its value, and what backward needs (parents, local derivatives)."""
-        if STATE.anomaly and not math.isfinite(data):
-            inputs = ", ".join(f"{p.data!r}" for p in prev)
-            raise AnomalyError(f"{op}: forward produced {data} from inputs ({inputs})")
-        out = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        if STATE.grad_enabled:
-            out._prev, out._local = prev, local
-        else:
-            out._prev, out._local = (), ()
-        out._op = op
-        out._scope = STATE.scope
-        return out
-
     def _backward(self) -> None:
         """The chain rule: each parent receives local derivative x this node's gradient."""
         g = self.grad
-        for parent, local in zip(self._prev, self._local):
+        for parent, local in zip(self._prev, self._local, strict=False):  # equal lengths
             parent.grad += local * g
 
     # ------------------------------------------------------------ arithmetic
     # Each op: forward value, op name, inputs, local derivatives d(out)/d(input).
 
     def __add__(self, other: Value | Number) -> Value:
-        other = _lift(other, "+", self)
-        return Value._result(self.data + other.data, "+", (self, other), (1.0, 1.0))
+        other = _lift(other, "+")
+        return _result(self.data + other.data, "+", (self, other), (1.0, 1.0))
 
     def __sub__(self, other: Value | Number) -> Value:
-        other = _lift(other, "-", self)
-        return Value._result(self.data - other.data, "-", (self, other), (1.0, -1.0))
+        other = _lift(other, "-")
+        return _result(self.data - other.data, "-", (self, other), (1.0, -1.0))
 
     def __mul__(self, other: Value | Number) -> Value:
-        other = _lift(other, "*", self)
-        return Value._result(self.data * other.data, "*", (self, other), (other.data, self.data))
+        other = _lift(other, "*")
+        return _result(self.data * other.data, "*", (self, other), (other.data, self.data))
 
     def __truediv__(self, other: Value | Number) -> Value:
-        other = _lift(other, "/", self)
+        other = _lift(other, "/")
         a, b = self.data, other.data
         if b == 0.0:
             raise ZeroDivisionError(f"/: division by zero ({a!r} / {b!r})")
-        return Value._result(a / b, "/", (self, other), (1.0 / b, -a / (b * b)))
+        q = a / b
+        return _result(q, "/", (self, other), (1.0 / b, -q / b))  # -a/b^2, without b*b underflow
 
     def __pow__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
@@ -119,53 +110,54 @@ class Value:
         n = _check_number(other, "**")
         a = self.data
         _check_pow_domain(a, n)
-        return Value._result(a**n, f"**{n:g}", (self,), (n * a ** (n - 1) if n != 0 else 0.0,))
+        local = n * _power(a, n - 1) if n != 0 else 0.0  # inf for x**0.5 at 0, as in PyTorch
+        return _result(_power(a, n), f"**{n:g}", (self,), (local,))
 
     def __neg__(self) -> Value:
-        return Value._result(-self.data, "neg", (self,), (-1.0,))
+        return _result(-self.data, "neg", (self,), (-1.0,))
 
     # Reflected forms, so numbers may stand on the left: 2 * x, 1 - x, 1 / x, 2 ** x.
     def __radd__(self, other: Number) -> Value:
-        return _lift(other, "+", self) + self
+        return _lift(other, "+") + self
 
     def __rsub__(self, other: Number) -> Value:
-        return _lift(other, "-", self) - self
+        return _lift(other, "-") - self
 
     def __rmul__(self, other: Number) -> Value:
-        return _lift(other, "*", self) * self
+        return _lift(other, "*") * self
 
     def __rtruediv__(self, other: Number) -> Value:
-        return _lift(other, "/", self) / self
+        return _lift(other, "/") / self
 
     def __rpow__(self, other: Number) -> Value:
-        return _pow_value(_lift(other, "**", self), self)
+        return _pow_value(_lift(other, "**"), self)
 
     # ------------------------------------------------------------ functions
 
     def relu(self) -> Value:
         x = self.data
-        return Value._result(x if x > 0 else 0.0, "relu", (self,), (1.0 if x > 0 else 0.0,))
+        return _result(0.0 if x <= 0 else x, "relu", (self,), (1.0 if x > 0 else 0.0,))
 
     def tanh(self) -> Value:
         t = math.tanh(self.data)
-        return Value._result(t, "tanh", (self,), (1.0 - t * t,))
+        return _result(t, "tanh", (self,), (1.0 - t * t,))
 
     def sigmoid(self) -> Value:
         x = self.data
         # Two forms of 1/(1+e^-x), each exp'ing a non-positive number, so neither overflows.
         s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-        return Value._result(s, "sigmoid", (self,), (s * (1.0 - s),))
+        return _result(s, "sigmoid", (self,), (s * (1.0 - s),))
 
     def exp(self) -> Value:
         x = self.data
-        e = math.exp(x) if x < 709.78 else math.inf  # past that a float overflows, as in NumPy
-        return Value._result(e, "exp", (self,), (e,))
+        e = math.inf if x > 709.78 else math.exp(x)  # past 709.78 a float overflows, as in NumPy
+        return _result(e, "exp", (self,), (e,))
 
     def log(self) -> Value:
         x = self.data
         if not x > 0:
             raise ValueError(f"log: input must be positive, got {x!r}")
-        return Value._result(math.log(x), "log", (self,), (1.0 / x,))
+        return _result(math.log(x), "log", (self,), (1.0 / x,))
 
     # ------------------------------------------------------------ backward
 
@@ -188,13 +180,44 @@ class Value:
 _new = object.__new__
 
 
-def _lift(x: object, op: str, partner: Value) -> Value:
+def _result(data: float, op: str, prev: tuple[Any, ...], local: tuple[float, ...]) -> Value:
+    """The node an op returns: its value, and what backward needs (parents, local derivatives).
+
+    Under ``no_grad`` the result is a leaf: no parents, no op, nothing kept alive.
+    """
+    state = STATE  # thread-local: read each mode once
+    if state.anomaly and not math.isfinite(data):
+        inputs = ", ".join(f"{p.data!r}" for p in prev)
+        raise AnomalyError(f"{op}: forward produced {data} from inputs ({inputs})")
+    out = _new(Value)  # skips __init__'s checks: data is already a float
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if state.grad_enabled:
+        out._prev, out._local, out._op = prev, local, op
+    else:
+        out._prev, out._local, out._op = (), (), ""
+    out._scope = state.scope
+    return out
+
+
+def _lift(x: object, op: str) -> Value:
     """A number becomes a constant leaf; anything else is an error naming both types."""
     if isinstance(x, Value):
         return x
-    if isinstance(x, bool) or not isinstance(x, Real):
+    if type(x) is not float and (isinstance(x, bool) or not isinstance(x, Real)):
         raise TypeError(f"{op}: unsupported operand types Value and {type(x).__name__} ({x!r})")
-    return Value(float(x))
+    return Value(x)  # type: ignore[arg-type]
+
+
+def _power(a: float, n: float) -> float:
+    """``a ** n`` as a float, inf where it overflows or is 0 to a negative power."""
+    try:
+        return a**n
+    except ZeroDivisionError:  # 0.0 ** negative: only reached for a local derivative
+        return math.inf
+    except OverflowError:  # Python raises where NumPy and PyTorch give inf
+        return -math.inf if a < 0 and n % 2 == 1 else math.inf
 
 
 def _check_pow_domain(a: float, n: float) -> None:
@@ -208,8 +231,8 @@ def _pow_value(base: Value, exponent: Value) -> Value:
     """a ** b with both differentiable: d/da = b a^(b-1), d/db = a^b ln a."""
     a, b = base.data, exponent.data
     _check_pow_domain(a, b)
-    out = a**b
-    d_da = b * a ** (b - 1) if b != 0 else 0.0
+    out = _power(a, b)
+    d_da = b * _power(a, b - 1) if b != 0 else 0.0
     if a > 0:
         d_db = out * math.log(a)
     elif a == 0 and b > 0:
@@ -219,7 +242,7 @@ def _pow_value(base: Value, exponent: Value) -> Value:
             f"**: d/db a**b = a**b ln a needs a > 0, got a={a!r} (b={b!r}); "
             "use a number exponent for negative bases"
         )
-    return Value._result(out, "**", (base, exponent), (d_da, d_db))
+    return _result(out, "**", (base, exponent), (d_da, d_db))
 
 
 def value_sum(values: Iterable[Value | Number]) -> Value:
@@ -227,10 +250,10 @@ def value_sum(values: Iterable[Value | Number]) -> Value:
 
     Python's ``sum()`` builds a chain of n-1 binary ``+`` nodes; this builds one.
     """
-    items = tuple(_lift(v, "value_sum", None) for v in values)  # type: ignore[arg-type]
+    items = tuple([_lift(v, "value_sum") for v in values])
     if not items:
         return Value(0.0)
-    return Value._result(math.fsum(v.data for v in items), "sum", items, (1.0,) * len(items))
+    return _result(math.fsum([v.data for v in items]), "sum", items, (1.0,) * len(items))
 
 
 def zero_grad(params: Iterable[Value]) -> None:
@@ -270,7 +293,7 @@ class ScalarFunction:
     @classmethod
     def apply(cls, *inputs: Value | Number) -> list[Value]:
         name = cls.name or cls.__name__
-        values = tuple(_lift(v, name, None) for v in inputs)  # type: ignore[arg-type]
+        values = tuple(_lift(v, name) for v in inputs)
         ctx = _Context()
         outs = [float(y) for y in cls.forward(ctx, *(v.data for v in values))]
         if STATE.anomaly:
@@ -294,9 +317,9 @@ class _Context:
 
 
 class _OpNode:
-    """The one graph node of a ``ScalarFunction`` call: inputs in, gradients of outputs in ``grad``."""
+    """One ``ScalarFunction`` call in the graph: inputs in ``_prev``, outputs' grads in ``grad``."""
 
-    __slots__ = ("_fn", "_ctx", "_prev", "_op", "_scope", "_grads", "label")
+    __slots__ = ("_ctx", "_fn", "_grads", "_op", "_prev", "_scope", "label")
 
     def __init__(self, fn: type[ScalarFunction], ctx: Any, inputs: tuple[Value, ...], n_out: int):
         self._fn, self._ctx, self._prev = fn, ctx, inputs
@@ -318,9 +341,10 @@ class _OpNode:
         grads_in = self._fn.backward(self._ctx, self.grad)
         if len(grads_in) != len(self._prev):
             raise RuntimeError(
-                f"{self._op} backward: returned {len(grads_in)} gradients for {len(self._prev)} inputs"
+                f"{self._op} backward: returned {len(grads_in)} gradients "
+                f"for {len(self._prev)} inputs"
             )
-        for parent, g in zip(self._prev, grads_in):
+        for parent, g in zip(self._prev, grads_in, strict=True):
             parent.grad += float(g)
 
     def __repr__(self) -> str:
