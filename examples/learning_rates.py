@@ -1,0 +1,157 @@
+"""Claim: BatchNorm allows higher learning rates.
+
+The seed text: BN "can reduce the dependence of gradients on the scale of the
+parameters ... which means we are allowed to use higher learning rates without the
+risk of divergence." Measured here: a learning-rate sweep from 0.01 to 30 with plain
+SGD (no momentum, no schedule, no clipping) on a 64-100-100-100-10 ReLU MLP (PyTorch's
+default initialization) on the 8x8 digits, 400 steps of mini-batches of 60, with and
+without BatchNorm before each ReLU, several seeds per rate.
+
+A rate *trains* when every seed ends at >= 80% test accuracy. A run *failed* when its
+final training loss is not finite (NaN: it overflowed) or no better than chance (ln 10
+= 2.30: a too-large step threw the weights where the ReLUs are dead or the logits
+useless, and it never recovered).
+
+Printed: the final test loss and accuracy per rate, and the largest rate that still
+trains, with and without BN.
+
+What it does not show: why. The paper's argument (layer Jacobians that do not grow with
+the weights' scale, see ``init_scale.py``) is one explanation; Santurkar et al. (2018)
+measure a smoother loss landscape (more predictive gradients) instead of less
+"internal covariate shift". Also: one architecture, one data set, one step budget; too
+small a rate fails too, for the opposite reason (400 steps are not enough).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import _common as common
+import numpy as np
+
+from minigrad import optim
+
+SIZES = (64, 100, 100, 100, 10)
+BATCH = 60
+TRAINS = 0.80
+CHANCE_LOSS = math.log(10)
+
+
+def run(batchnorm: bool, lr: float, seed: int, steps: int, data: tuple) -> dict:
+    X_train, y_train, X_test, y_test = data
+    net = common.MLP(SIZES, activation="relu", batchnorm=batchnorm, seed=seed)
+    optimizer = optim.SGD(net.parameters(), lr=lr)
+    stream = common.batches(len(X_train), BATCH, np.random.default_rng(1000 + seed))
+    losses = [
+        common.train_step(net, optimizer, *(a[idx] for a in (X_train, y_train)))
+        for idx in (next(stream) for _ in range(steps))
+    ]
+    tail = float(np.mean(losses[-20:]))  # the training loss at the end, smoothed
+    test_loss, test_acc = (
+        common.evaluate(net, X_test, y_test) if math.isfinite(tail) else (float("nan"), 0.1)
+    )
+    return {"train_loss": tail, "test_loss": test_loss, "accuracy": test_acc}
+
+
+def failure(runs: list[dict]) -> str:
+    """How a rate failed, if it did: NaN (the loss overflowed) or at chance (the final
+    training loss no lower than guessing uniformly, ln 10)."""
+    if any(not math.isfinite(r["train_loss"]) for r in runs):
+        return "NaN"
+    if any(r["train_loss"] >= CHANCE_LOSS for r in runs):
+        return "at chance"
+    return ""
+
+
+def largest_training_rate(rates: Sequence[float], results: dict) -> float:
+    """The largest rate at which every seed reaches ``TRAINS`` test accuracy (nan if none)."""
+    good = [lr for lr in rates if all(r["accuracy"] >= TRAINS for r in results[lr])]
+    return max(good) if good else float("nan")
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=400)
+    args = common.parse(p, argv)
+    rates = [0.3, 1.0, 3.0] if args.quick else [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
+    steps = 150 if args.quick else args.steps
+    data = common.digits()
+    seeds = range(args.seeds)
+    jobs = [
+        (name, bn, lr) for name, bn in (("without BN", False), ("with BN", True)) for lr in rates
+    ]
+    results: dict = {"without BN": {}, "with BN": {}}
+    for name, bn, lr in common.progress(jobs, "learning-rate sweep", len(jobs)):
+        results[name][lr] = [run(bn, lr, seed, steps, data) for seed in seeds]
+
+    print(
+        f"Learning-rate sweep: 64-100-100-100-10 ReLU MLP, SGD, {steps} steps of {BATCH}, "
+        f"seeds {list(seeds)}"
+    )
+    print(
+        f"{'rate':>6} | {'without BN: test loss, accuracy':>34} | "
+        f"{'with BN: test loss, accuracy':>34}"
+    )
+    summary: dict = {}
+    for name in results:
+        summary[name] = largest_training_rate(rates, results[name])
+    for lr in rates:
+        cells = []
+        for name in results:
+            rs = results[name][lr]
+            loss = np.mean([r["test_loss"] for r in rs])
+            acc = [r["accuracy"] for r in rs]
+            cells.append(f"{loss:7.3f}  {min(acc):.0%}..{max(acc):.0%}{failure(rs):>10}")
+        print(f"{lr:>6g} | {cells[0]:>34} | {cells[1]:>34}")
+    for name in results:
+        print(
+            f"largest rate that trains (every seed >= {TRAINS:.0%} test accuracy), {name}: "
+            f"{summary[name]:g}"
+        )
+
+    fig, axes = common.figure(ncols=2, width=5.2, height=4.0)
+    for name in results:
+        color = common.COLORS[name]
+        acc = np.array([[r["accuracy"] for r in results[name][lr]] for lr in rates])
+        loss = np.array([[r["train_loss"] for r in results[name][lr]] for lr in rates])
+        axes[0].plot(rates, acc.mean(axis=1), "o-", color=color, label=name)
+        axes[0].fill_between(rates, acc.min(axis=1), acc.max(axis=1), color=color, alpha=0.2)
+        shown = np.where(np.isfinite(loss), loss, np.nan)
+        axes[1].plot(rates, np.nanmean(shown, axis=1), "o-", color=color, label=name)
+        for lr, row in zip(rates, loss, strict=True):
+            if failure(results[name][lr]):
+                axes[1].plot(
+                    [lr],
+                    [min(np.nanmax(np.append(row, CHANCE_LOSS)), 6.0)],
+                    "x",
+                    color=color,
+                    markersize=11,
+                    markeredgewidth=2.5,
+                )
+    axes[0].axhline(TRAINS, color="gray", linestyle=":", label=f"trains: >= {TRAINS:.0%}")
+    axes[0].set(
+        xscale="log",
+        xlabel="learning rate (SGD)",
+        ylabel="test accuracy after training",
+        title="Accuracy: BN keeps training at higher rates",
+        ylim=(0, 1.02),
+    )
+    axes[1].axhline(CHANCE_LOSS, color="gray", linestyle=":", label="chance (ln 10)")
+    axes[1].plot([], [], "x", color="black", label="failed: NaN or at chance")
+    axes[1].set(
+        xscale="log",
+        yscale="log",
+        xlabel="learning rate (SGD)",
+        ylabel="final training loss (last 20 steps)",
+        title="Final training loss; x: the run failed",
+    )
+    for ax in axes:
+        ax.legend(loc="best", title=f"mean, min-max of {len(seeds)} seeds")
+    fig.suptitle("Higher learning rates: 3x100 ReLU MLP on digits, with and without BatchNorm")
+    common.save(fig, args, "learning_rates.png")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
