@@ -28,6 +28,20 @@
   // Big graphs at full size (scroll to the current step), small ones fitted to the pane.
   const pane = $("mg-graph");
   const svg = pane.querySelector("svg");
+  // Room around the picture for the gradient lines: under the lowest boxes, and to the
+  // sides, where a line wider than its box sticks out (Graphviz sizes the picture tight).
+  if (svg) {
+    const vb = svg.viewBox.baseVal;
+    const [side, below] = [60, 16];
+    vb.x -= side;
+    vb.width += 2 * side;
+    vb.height += below;
+    const w = parseFloat(svg.getAttribute("width"));
+    const h = parseFloat(svg.getAttribute("height"));
+    if (w) svg.setAttribute("width", w + 2 * side + "pt");
+    if (h) svg.setAttribute("height", h + below + "pt");
+  }
+
   // Graphviz sizes in points; shown at one pixel per point, a box's text is about 10px.
   const natural = svg ? svg.viewBox.baseVal.width : 0;
   function setFit(fit) {
@@ -52,15 +66,6 @@
     g.addEventListener("click", () => select(k));
     return t;
   });
-
-  // Room under the lowest boxes for their gradient line (Graphviz sizes the picture tight).
-  if (svg) {
-    const vb = svg.viewBox.baseVal;
-    const extra = 16;
-    vb.height += extra;
-    const h = parseFloat(svg.getAttribute("height"));
-    if (h) svg.setAttribute("height", h + extra + "pt");
-  }
 
   // ------------------------------------------------------------ state at step k
   // Replaying the recorded updates 1..k gives every gradient known after step k.
