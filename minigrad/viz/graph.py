@@ -249,6 +249,7 @@ class GraphBuilder:
     ) -> None:
         self.who = who
         self.roots = as_roots(roots, who)
+        self.root_ids = {id(r) for r in self.roots}
         depth = _check_collapse(collapse_scopes, who)
         if max_nodes is not None and (
             isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
@@ -306,7 +307,7 @@ class GraphBuilder:
         """root, leaf, parameter, intermediate, or op (an op node of its own)."""
         if is_op_node(node):
             return "op"
-        if any(node is r for r in self.roots):
+        if id(node) in self.root_ids:
             return "root"
         if node._prev:
             return "intermediate"
@@ -341,7 +342,7 @@ class GraphBuilder:
         """Node id -> the scope path (``depth`` names long) whose box hides it."""
         if depth == 0:
             return {}
-        keep = {id(r) for r in self.roots} | set(self.names) | self.on_path
+        keep = self.root_ids | set(self.names) | self.on_path
         group = {
             id(n): n._scope[:depth]
             for n in self.order

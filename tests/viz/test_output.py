@@ -9,7 +9,7 @@ from pathlib import Path
 
 import graphviz
 import pytest
-from conftest import parse_svg, svg_elements
+from viz_svg import parse_svg, svg_elements
 
 from minigrad import Value, name_scope
 from minigrad.viz import GraphvizNotFoundError, draw_graph, node_ids, print_graph, render

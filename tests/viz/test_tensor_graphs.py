@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import svg_elements
+from viz_svg import svg_elements
 
 from minigrad import Tensor, name_scope
 from minigrad.tensor.function import Function

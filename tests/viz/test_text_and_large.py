@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 
-from conftest import svg_elements
+from viz_svg import svg_elements
 
 from minigrad import Value, name_scope
 from minigrad.autograd import topological_order

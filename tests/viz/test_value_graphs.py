@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import svg_elements
+from viz_svg import svg_elements
 
 import minigrad as mg
 from minigrad import Value, name_scope
