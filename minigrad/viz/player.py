@@ -280,6 +280,28 @@ def _batchnorm_lines(step: Any, parents: list[str], dy: np.ndarray, op_ctx: Any)
     return lines
 
 
+def _tensor_batchnorm_lines(op_ctx: Any, dy: np.ndarray) -> list[str]:
+    """The numbers of the formula, per channel, from what the fused op saved (training)."""
+    saved = getattr(op_ctx, "saved_arrays", None)
+    if not getattr(op_ctx, "training", False) or not saved or len(saved) < 2 or dy.ndim < 2:
+        return []
+    channels = dy.shape[1]
+    shape = [1] * dy.ndim
+    shape[1] = channels
+    axes = tuple(i for i in range(dy.ndim) if i != 1)  # the batch (and length) axes
+    try:
+        inv_std = np.asarray(saved[1], dtype=np.float64).reshape(-1)
+        xhat = np.asarray(saved[0], dtype=np.float64) * inv_std.reshape(shape)
+        gamma = np.asarray(saved[2]).reshape(-1) if len(saved) > 2 else np.ones(channels)
+    except ValueError:  # saved in another layout: leave the numbers out
+        return []
+    return [
+        f"per channel (m = {dy.size // channels}): γ = {_text(gamma)}, σ = {_text(1 / inv_std)}",
+        f"Σdy = {_text(dy.sum(axis=axes))}, Σ(dy·x̂) = {_text((dy * xhat).sum(axis=axes))}",
+        "dγ = Σ(dy·x̂), dβ = Σdy, and dx from the formula, element by element:",
+    ]
+
+
 def _explain_tensor(step: Any, ctx: _Context) -> tuple[str, list[str]]:
     """A tensor op: its vector-Jacobian product for each input, as arrays."""
     node = step.node
@@ -292,6 +314,7 @@ def _explain_tensor(step: Any, ctx: _Context) -> tuple[str, list[str]]:
     lines = [f"{name}.grad = {_text(step.grad_out)}"]
     if getattr(node._ctx, "fused", False) and node._op == "batchnorm":
         lines.append(f"fused op, backward derived by hand: {BATCHNORM_FORMULA}")
+        lines.extend(_tensor_batchnorm_lines(node._ctx, np.asarray(step.grad_out)))
     for _, delta, positions in _received(step):
         p = parents[positions[0]]
         if delta is None:

@@ -185,3 +185,40 @@ def test_play_command_writes_the_page(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_main_rejects_an_unknown_example() -> None:
     with pytest.raises(SystemExit):
         main(["--example", "nope"])
+
+
+def tensor_batchnorm(impl: str) -> tuple[mg.Tensor, dict[str, mg.Tensor], np.ndarray]:
+    from minigrad.batchnorm.tensor import batch_norm_composite, batch_norm_fused
+
+    rng = np.random.default_rng(0)
+    x = mg.Tensor(rng.normal(size=(4, 2)), requires_grad=True)
+    gamma = mg.Tensor(np.array([1.5, 0.5]), requires_grad=True)
+    beta = mg.Tensor(np.array([0.1, -0.2]), requires_grad=True)
+    x.label, gamma.label, beta.label = "x", "gamma", "beta"
+    weights = rng.normal(size=(4, 2))
+    norm = batch_norm_fused if impl == "fused" else batch_norm_composite
+    loss = (norm(x, gamma, beta) * mg.Tensor(weights)).sum()
+    return loss, {"x": x, "gamma": gamma, "beta": beta}, weights
+
+
+@pytest.mark.parametrize("impl", ["fused", "composite"])
+def test_tensor_batchnorm_steps_match_torch(impl: str) -> None:
+    loss, leaves, weights = tensor_batchnorm(impl)
+    data = backprop_steps(loss)
+    grads = {n["name"]: np.array(n["grad"]) for n in data["nodes"] if n["kind"] == "leaf"}
+    tx = torch.tensor(leaves["x"].data, requires_grad=True)
+    tg = torch.tensor(leaves["gamma"].data, requires_grad=True)
+    tb = torch.tensor(leaves["beta"].data, requires_grad=True)
+    y = torch.nn.functional.batch_norm(tx, None, None, tg, tb, training=True, eps=1e-5)
+    (y * torch.tensor(weights)).sum().backward()
+    for name, t in (("x", tx), ("gamma", tg), ("beta", tb)):
+        np.testing.assert_allclose(grads[name], t.grad.numpy(), rtol=1e-9, atol=1e-12)
+    lines = [line for s in data["steps"] for line in s["lines"]]
+    if impl == "fused":  # the formula's sums, shown per channel, are dgamma and dbeta
+        sums = next(line for line in lines if line.startswith("Σdy = "))
+        dbeta = ", ".join(f"{v:.5g}" for v in tb.grad.tolist())
+        dgamma = ", ".join(f"{v:.5g}" for v in tg.grad.tolist())
+        assert sums == f"Σdy = [{dbeta}], Σ(dy·x̂) = [{dgamma}]"
+    else:  # the composite's steps sit in the batchnorm scope, one run of steps
+        scoped = [s["scope"][:1] == ["batchnorm"] for s in data["steps"]]
+        assert sum(scoped) >= 8
