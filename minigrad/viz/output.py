@@ -81,7 +81,8 @@ def render(
 ) -> Path:
     """Write ``graph`` to ``path`` as svg, png or pdf (from ``format`` or the path's suffix).
 
-    Returns the path of the file written (the DOT source is not left behind). Raises
+    ``format`` wins over the suffix: ``render(g, "graph.svg", format="png")`` writes
+    ``graph.png``. Returns the path of the file written (no DOT file is left behind). Raises
     ``GraphvizNotFoundError`` naming the install command when ``dot`` is missing, and
     ``ValueError`` for an unknown format, before anything is written.
     """
@@ -92,7 +93,7 @@ def render(
     fmt = (format or suffix or "svg").lower()
     if fmt not in graphviz.FORMATS:
         raise ValueError(f"render: unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if suffix == fmt:  # graphviz appends the suffix itself
+    if suffix in graphviz.FORMATS:  # graphviz appends the format's suffix itself
         target = target.with_suffix("")
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

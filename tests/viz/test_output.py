@@ -39,6 +39,8 @@ def test_render_writes_each_format(tmp_path, fmt, magic):
 def test_render_format_argument_and_bad_format(tmp_path):
     path = render(draw_graph(small_graph()), tmp_path / "graph", format="png")
     assert path.name == "graph.png" and path.read_bytes().startswith(b"\x89PNG")
+    path = render(draw_graph(small_graph()), tmp_path / "other.svg", format="pdf")
+    assert path.name == "other.pdf" and path.read_bytes().startswith(b"%PDF")
     with pytest.raises(ValueError, match="unknown format 'bmpx'"):
         render(draw_graph(small_graph()), tmp_path / "g", format="bmpx")
     assert not (tmp_path / "g").exists()
