@@ -295,3 +295,26 @@ def test_over_max_nodes_collapses_then_errors():
     with pytest.raises(GraphTooLargeError, match=r"max_nodes=50.*name_scope"):
         draw_graph(flat, max_nodes=50)
     assert draw_graph(flat, max_nodes=None).source  # None: no limit
+
+
+def test_collapse_at_depth_two_keeps_the_outer_cluster():
+    x = Value(0.5, label="x")
+    with name_scope("mlp"):
+        with name_scope("layer1"):
+            h = (x * 2.0).tanh()
+        with name_scope("layer2"):
+            y = (h * 3.0).tanh()
+        z = y + 1.0
+    z.label = "z"
+    z.backward()
+    picture = draw_graph(z, collapse_scopes=2, legend=False)
+    nodes = svg_elements(picture)
+    collapsed = {e.texts[0]: e for e in nodes.values() if "collapsed" in e.classes}
+    assert set(collapsed) == {"mlp/layer1", "mlp/layer2"}
+    assert "4 nodes collapsed" in collapsed["mlp/layer1"].texts  # *, 2.0, tanh, and x
+    assert "3 nodes collapsed" in collapsed["mlp/layer2"].texts  # *, 3.0, tanh
+    clusters = [e.texts[0] for e in nodes.values() if "cluster" in e.classes]
+    assert clusters == ["mlp"]
+    edges = {e.title for e in nodes.values() if "edge" in e.classes}
+    ids = picture.node_ids
+    assert "scope0->scope1" in edges and f"scope1->{ids.op_id(z)}" in edges
