@@ -47,6 +47,7 @@ __all__ = [
     "fused_forward_eval",
     "momentum_factor",
     "reduce_axes",
+    "row_blocks",
     "transform",
     "transform_backward",
     "update_running_stats",
@@ -129,33 +130,55 @@ class BatchStats(NamedTuple):
     centered: np.ndarray  # x - mean, same shape as x: the one big array saved for backward
 
 
+# Cache blocking. NumPy runs one operation over a whole array before starting the next,
+# so a chain of k element-wise operations sweeps main memory k times. Cut the arrays into
+# blocks of rows small enough to stay in the CPU's L2 cache and run the whole chain on
+# one block before moving to the next: main memory then sees each input read once and
+# each output written once per chain, and temporaries shrink to one reusable block.
+BLOCK_BYTES = 256 * 1024
+
+
+def row_blocks(x: np.ndarray) -> list[slice]:
+    """Slices of x's first axis, each covering about ``BLOCK_BYTES`` of x."""
+    n = x.shape[0]
+    rows = max(1, BLOCK_BYTES // max(1, x.nbytes // max(1, n)))
+    return [slice(i, min(i + rows, n)) for i in range(0, n, rows)]
+
+
 def fused_forward(
     x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None, eps: float
 ) -> tuple[np.ndarray, BatchStats]:
-    """Algorithm 1 in five passes over memory (a pass = one sweep over an array of x's size).
+    """Algorithm 1 in three sweeps over memory (the textbook order, ``transform``, makes seven).
 
-    1. mean = sum(x) / m                          read x
-    2. centered = x - mean                        read x, write centered (kept for backward)
-    3. var = sum(centered * centered) / m         read centered (einsum: no temporary square)
-    4. y = centered * (gamma / sigma)             read centered, write y
-    5. y += beta                                  read and write y, in place
+    1. mean = sum(x) / m                              read x
+    2. centered = x - mean; sq += sum(centered^2)     read x, write centered (kept for
+                                                      backward); the square is summed by
+                                                      einsum from the block in cache
+    3. y = centered * (gamma / sigma) + beta          read centered, write y
 
-    xhat itself is never stored: backward needs only ``centered`` and 1/sigma, since
-    xhat = centered / sigma. The textbook order (``transform``) makes seven passes and
-    keeps three full-size temporaries alive.
+    Steps 2 and 3 run block by block (``row_blocks``). xhat itself is never stored:
+    backward needs only ``centered`` and 1/sigma, since xhat = centered / sigma.
     """
     ndim, dtype = x.ndim, x.dtype
-    axes = reduce_axes(ndim)
     m = x.size // x.shape[1]
-    mean = x.sum(axis=axes) / dtype.type(m)
-    centered = np.subtract(x, channel_view(mean, ndim))
+    blocks = row_blocks(x)
     subscripts = "nc,nc->c" if ndim == 2 else "ncl,ncl->c"
-    var = np.einsum(subscripts, centered, centered) / dtype.type(m)
+    mean = x.sum(axis=reduce_axes(ndim)) / dtype.type(m)
+    mean_b = channel_view(mean, ndim)
+    centered = np.empty_like(x)
+    sum_sq = np.zeros(x.shape[1], dtype=dtype)
+    for rows in blocks:
+        c = np.subtract(x[rows], mean_b, out=centered[rows])
+        sum_sq += np.einsum(subscripts, c, c)
+    var = sum_sq / dtype.type(m)
     inv_std = (1.0 / np.sqrt(var + eps)).astype(dtype, copy=False)
-    scale = inv_std if gamma is None else gamma * inv_std
-    y = np.multiply(centered, channel_view(scale, ndim))
-    if beta is not None:
-        y += channel_view(beta, ndim)
+    scale = channel_view(inv_std if gamma is None else gamma * inv_std, ndim)
+    shift = None if beta is None else channel_view(beta, ndim)
+    y = np.empty_like(x)
+    for rows in blocks:
+        y_block = np.multiply(centered[rows], scale, out=y[rows])
+        if shift is not None:
+            y_block += shift
     return y, BatchStats(mean, var, inv_std, centered)
 
 
@@ -190,27 +213,42 @@ def fused_backward(
         dx      = gamma / (m sigma) * (m dy - sum(dy) - xhat * sum(dy * xhat))
                 = gamma / (m sigma) * (m dy - dbeta - xhat * dgamma)
 
-    Passes over memory: two reductions (dbeta reads dy; dgamma reads dy and centered)
-    and four element-wise sweeps (NumPy has no fused multiply-add, so a sum of two
-    scaled arrays needs one temporary). With centered = sigma xhat and k = gamma / sigma:
+    The code: with centered = sigma xhat and k = gamma / sigma,
 
         dx = k * dy  +  (centered * (-k dgamma / (m sigma))  +  (-k dbeta / m))
+
+    in two sweeps over memory, block by block (see ``row_blocks``):
+
+    1. dbeta += sum(dy), dot += sum(dy * centered)     read dy, centered
+    2. dx = k * dy + (centered * a + b)                 read dy, centered; write dx
+
+    NumPy has no fused multiply-add, so step 2 is four ufunc calls and needs a temporary:
+    one block-sized buffer, reused, that never leaves the cache.
     """
     ndim, dtype = dy.ndim, dy.dtype
     axes = reduce_axes(ndim)
     m = dy.size // dy.shape[1]
-    inv_std = stats.inv_std
+    inv_std, centered = stats.inv_std, stats.centered
     subscripts = "nc,nc->c" if ndim == 2 else "ncl,ncl->c"
-    dbeta = dy.sum(axis=axes)  # pass 1: read dy
-    dgamma = np.einsum(subscripts, dy, stats.centered) * inv_std  # pass 2: read dy, centered
+    blocks = row_blocks(dy)
+    dbeta = np.zeros(dy.shape[1], dtype=dtype)
+    dot = np.zeros(dy.shape[1], dtype=dtype)  # sum(dy * centered) = sigma * dgamma
+    for rows in blocks:
+        dbeta += dy[rows].sum(axis=axes)
+        dot += np.einsum(subscripts, dy[rows], centered[rows])
+    dgamma = dot * inv_std
     k = inv_std if gamma is None else gamma * inv_std
     inv_m = dtype.type(1.0 / m)
     a = channel_view(-k * dgamma * inv_std * inv_m, ndim)
     b = channel_view(-k * dbeta * inv_m, ndim)
-    dx = np.multiply(dy, channel_view(k, ndim))  # pass 3: read dy, write dx
-    tmp = np.multiply(stats.centered, a)  # pass 4: read centered, write tmp
-    tmp += b  # pass 5: b rides along, in place
-    dx += tmp  # pass 6: read tmp, read/write dx
+    k = channel_view(k, ndim)
+    dx = np.empty_like(dy)
+    buffer = np.empty_like(dy[blocks[0]])
+    for rows in blocks:
+        dx_block = np.multiply(dy[rows], k, out=dx[rows])
+        term = np.multiply(centered[rows], a, out=buffer[: rows.stop - rows.start])
+        term += b
+        dx_block += term
     return dx, dgamma, dbeta
 
 

@@ -133,7 +133,7 @@ class BatchNormFunction(Function):
     running statistics (``fused_forward_eval`` / ``fused_backward_eval``).
 
     Saved for backward in training: x - mean (one array of x's size), 1/sigma and gamma;
-    the composite version keeps about four arrays of x's size.
+    the composite's ops keep two arrays of x's size (x - mean and xhat) and small ones.
     """
 
     name: ClassVar[str] = "batchnorm"

@@ -301,3 +301,21 @@ def test_property_composite_equals_fused_and_torch(n, c, length, scale, offset, 
     yt.backward(torch.tensor(upstream))
     np.testing.assert_allclose(result.outputs[1], yt.detach().numpy(), atol=1e-9 * cond)
     np.testing.assert_allclose(result.grads[1][1], gt.grad.numpy(), atol=1e-9 * cond * x.size)
+
+
+@pytest.mark.parametrize("shape", [(600, 128), (300, 4, 64), (5000, 8)])
+def test_fused_kernels_over_several_cache_blocks_match_torch(shape):
+    from minigrad.batchnorm.math import row_blocks
+
+    x, g, b = data(11, shape, scale=2.0, offset=0.5)
+    assert len(row_blocks(x)) > 1  # the blocked loops, and a short last block, run
+    dy = np.random.default_rng(12).standard_normal(shape)
+    xs, gs, bs = leaves(x, g, b)
+    y = batch_norm_fused(xs, gs, bs)
+    y.backward(dy)
+    xt, gt, bt = (torch.tensor(a, requires_grad=True) for a in (x, g, b))
+    yt = torch.nn.functional.batch_norm(xt, None, None, gt, bt, training=True)
+    yt.backward(torch.tensor(dy))
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for ours, theirs in ((xs, xt), (gs, gt), (bs, bt)):
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-11)
