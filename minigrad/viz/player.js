@@ -258,7 +258,8 @@
   $("mg-prev").addEventListener("click", () => { stop(); show(current - 1); });
   slider.addEventListener("input", () => { stop(); show(Number(slider.value)); });
   document.addEventListener("keydown", (e) => {
-    if (e.target === slider) return; // the slider moves itself on arrow keys
+    // the slider and the speed menu use the arrow keys themselves
+    if (e.target === slider || e.target.tagName === "SELECT") return;
     if (e.key === "ArrowRight") { stop(); show(current + 1); e.preventDefault(); }
     else if (e.key === "ArrowLeft") { stop(); show(current - 1); e.preventDefault(); }
   });

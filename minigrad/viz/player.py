@@ -60,6 +60,8 @@ DIGITS = 5
 # it would take too long for a page made on the spot.
 CHECK_MAX_NODES = 400
 CHECK_MAX_ELEMENTS = 64
+# A page is for watching; past this many nodes nobody steps through it.
+MAX_NODES = 2000
 
 
 # ---------------------------------------------------------------- numbers as text
@@ -363,6 +365,12 @@ def _check_root(root: Any) -> None:
             raise ValueError("backprop_player: the root does not require grad (no graph)")
     if not root._prev:
         raise ValueError("backprop_player: the root is a leaf; there is no graph to play")
+    count = len(topological_order(root))
+    if count > MAX_NODES:
+        raise ValueError(
+            f"backprop_player: the graph has {count:,} nodes, more than {MAX_NODES:,}; "
+            "a page is for stepping through a small graph (a few inputs, a tiny network)"
+        )
 
 
 def _run_recorded_backward(root: Any) -> list[Any]:
@@ -417,6 +425,10 @@ def backprop_steps(root: Any, *, forward: Callable[[], Any] | None = None) -> di
             start[k] = base
 
     checks = _checks(root, order, index, finals, forward)
+    uses: dict[int, int] = {}  # how many times ops consumed each node
+    for n in order:
+        for p in n._prev:
+            uses[index[id(p)]] = uses.get(index[id(p)], 0) + 1
 
     nodes = []
     for k, n in enumerate(order):
@@ -432,7 +444,7 @@ def backprop_steps(root: Any, *, forward: Callable[[], Any] | None = None) -> di
                 "data": _text(data) if data is not None else "",
                 "grad": _plain(finals[k]),
                 "gradText": _text(finals[k]),
-                "uses": sum(1 for m in order for p in m._prev if p is n),
+                "uses": uses.get(k, 0),
                 "check": checks.get(k),
             }
         )

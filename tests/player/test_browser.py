@@ -114,7 +114,7 @@ def test_expr_plays_every_step_and_shows_fan_out(open_page: Any, tmp_path: Path)
     assert "contribution 1 of 2" in lines
 
 
-@pytest.mark.parametrize("name", ["mlp", "bn-composite", "bn-fused", "tensor"])
+@pytest.mark.parametrize("name", ["bn-composite", "bn-fused", "tensor"])
 def test_examples_play_every_step(open_page: Any, tmp_path: Path, name: str) -> None:
     page, ref, states = play_and_compare(open_page, tmp_path, name)
     all_lines = [s["title"] + "\n" + s["lines"] for s in states]

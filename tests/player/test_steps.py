@@ -222,3 +222,27 @@ def test_tensor_batchnorm_steps_match_torch(impl: str) -> None:
     else:  # the composite's steps sit in the batchnorm scope, one run of steps
         scoped = [s["scope"][:1] == ["batchnorm"] for s in data["steps"]]
         assert sum(scoped) >= 8
+
+
+def test_leaves_keep_gradients_from_an_earlier_pass() -> None:
+    loss, leaves = expr_graph()
+    loss.backward()  # a first pass: the leaves accumulate, as always
+    first = {name: v.grad for name, v in leaves.items()}
+    data = backprop_steps(loss)
+    names = [n["name"] for n in data["nodes"]]
+    start = {names[u["node"]]: u["grad"] for u in data["steps"][0]["updates"] if u["count"] == 0}
+    assert start == {"L": 1.0, **first}
+    assert any("from earlier backward passes" in line for line in data["steps"][0]["lines"])
+    for name, v in leaves.items():
+        assert v.grad == pytest.approx(2 * first[name], rel=1e-15)
+        assert data["nodes"][names.index(name)]["grad"] == v.grad
+
+
+def test_a_graph_too_big_to_step_through_is_refused() -> None:
+    x = mg.Value(1.0, "x")
+    y = x
+    for _ in range(1100):
+        y = y * 1.0
+    with pytest.raises(ValueError, match="more than 2,000"):
+        backprop_player(y)
+    assert x.grad == 0.0
