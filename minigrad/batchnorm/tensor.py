@@ -110,8 +110,10 @@ def _composite_eval(
 ) -> Tensor:
     """Algorithm 2 from primitive ops: the running statistics are constants."""
     ndim = x.ndim
-    mean = Tensor(running_mean.reshape(-1, 1) if ndim == 3 else running_mean.copy())
-    var = Tensor(running_var.reshape(-1, 1) if ndim == 3 else running_var.copy())
+    # copies: a later training step updates the buffers in place, this graph must not see it
+    shape = (-1, 1) if ndim == 3 else (-1,)
+    mean = Tensor(running_mean.reshape(shape).copy())
+    var = Tensor(running_var.reshape(shape).copy())
     mean.label, var.label = "running_mean", "running_var"
     with name_scope("batchnorm"):
         with name_scope("normalize"):

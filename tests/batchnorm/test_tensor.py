@@ -319,3 +319,24 @@ def test_fused_kernels_over_several_cache_blocks_match_torch(shape):
     np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
     for ours, theirs in ((xs, xt), (gs, gt), (bs, bt)):
         np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-11)
+
+
+def test_state_dict_loads_into_torch_and_double_converts_buffers():
+    ours = BatchNorm1d(3)
+    for step in range(2):
+        ours(Tensor(data(30 + step, (6, 3), dtype=np.float32)[0]))
+    ours.weight.data[...] = [0.5, 1.5, -1.0]
+    theirs = torch.nn.BatchNorm1d(3)
+    theirs.load_state_dict(
+        {k: torch.from_numpy(np.asarray(v)) for k, v in ours.state_dict().items()}
+    )
+    assert int(theirs.num_batches_tracked) == 2
+    ours.eval(), theirs.eval()
+    x = data(40, (4, 3), dtype=np.float32)[0]
+    expected = theirs(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(ours(Tensor(x)).data, expected, rtol=1e-6, atol=1e-6)
+    ours.double()
+    assert ours.running_mean.dtype == np.float64 and ours.num_batches_tracked.dtype == np.int64
+    y = ours(Tensor(x.astype(np.float64)))
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.data, expected, rtol=1e-6, atol=1e-6)
