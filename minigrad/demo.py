@@ -18,7 +18,6 @@ import numpy as np
 import minigrad as mg
 from minigrad import datasets
 
-
 try:
     from tqdm import tqdm
 except ImportError:  # the core install has no tqdm: plain loops and prints
