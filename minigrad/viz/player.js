@@ -176,7 +176,7 @@
     const n = nodes[k];
     const out = $("mg-check-result");
     if (!n.check) {
-      out.textContent = "no central difference for " + n.name + " (see backprop_player's forward=)";
+      out.textContent = "no central difference for " + n.name + ": " + n.checkNote;
       return;
     }
     out.textContent =

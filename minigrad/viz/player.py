@@ -446,6 +446,7 @@ def backprop_steps(root: Any, *, forward: Callable[[], Any] | None = None) -> di
                 "gradText": _text(finals[k]),
                 "uses": uses.get(k, 0),
                 "check": checks.get(k),
+                "checkNote": "" if k in checks else _no_check_reason(n, root, forward),
             }
         )
 
@@ -620,6 +621,19 @@ def _checks(
                 continue
             checks[k] = _check_entry((up - down) / (2 * h), finals[k])
     return checks
+
+
+def _no_check_reason(node: Any, root: Any, forward: Callable[[], Any] | None) -> str:
+    """Why the page has no central difference for ``node``."""
+    if _is_op_node(node):
+        return f"{node._op} is an op, not a value: check its outputs instead"
+    if node.grad is None:
+        return "this node needs no gradient (a constant)"
+    if _is_tensor(root) and forward is None:
+        return "a tensor graph is checked through backprop_player(..., forward=...)"
+    if forward is not None and node._prev:
+        return "with forward=, the leaves are checked"
+    return "the check could not be computed here (too big, or an op that cannot be re-run)"
 
 
 def _leaf_estimate_by_forward(leaf: Any, forward: Callable[[], Any]) -> Any:

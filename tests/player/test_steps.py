@@ -246,3 +246,18 @@ def test_a_graph_too_big_to_step_through_is_refused() -> None:
     with pytest.raises(ValueError, match="more than 2,000"):
         backprop_player(y)
     assert x.grad == 0.0
+
+
+def test_nodes_without_a_check_say_why() -> None:
+    data = backprop_steps(EXAMPLES["bn-fused"][0]())
+    (op,) = [n for n in data["nodes"] if n["kind"] == "op"]
+    assert op["check"] is None and "is an op, not a value" in op["checkNote"]
+    loss = tensor_graph_for_notes()
+    notes = {n["name"]: n["checkNote"] for n in backprop_steps(loss)["nodes"]}
+    assert "forward=" in notes["w"]
+
+
+def tensor_graph_for_notes() -> mg.Tensor:
+    w = mg.Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    w.label = "w"
+    return (w * w).sum()
