@@ -49,12 +49,11 @@ def _reduce(each: np.ndarray, reduction: str) -> np.ndarray:
 
 
 def _grad_of_each(grad: np.ndarray, shape: tuple[int, ...], reduction: str) -> np.ndarray:
-    """dL/d(each per-element loss): the reduction's backward."""
+    """dL/d(each per-element loss), the reduction's backward: ``grad`` itself for "none",
+    else a 0-d array (``grad / count`` for "mean") that broadcasts over every element."""
     if reduction == "none":
         return grad
-    count = int(np.prod(shape))
-    scale = grad / count if reduction == "mean" else grad
-    return np.broadcast_to(scale, shape)
+    return grad / max(1, int(np.prod(shape))) if reduction == "mean" else grad
 
 
 def _check_input(op: str, x: Any) -> None:
@@ -67,19 +66,34 @@ def _check_input(op: str, x: Any) -> None:
 # ---------------------------------------------------------------- cross-entropy
 
 
+def _classes_last(a: np.ndarray) -> np.ndarray:
+    """(N, C, d1, ...) as (N * d1 * ..., C): one row per prediction (a view for (N, C))."""
+    return a if a.ndim == 2 else np.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
+
+
+def _classes_back(rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Undo ``_classes_last``: (M, C) rows back to ``shape`` (N, C, d1, ...)."""
+    if len(shape) == 2:
+        return rows
+    return np.moveaxis(rows.reshape(shape[0], *shape[2:], shape[1]), -1, 1)
+
+
 class CrossEntropyFunction(Function):
     """Softmax cross-entropy of logits z (class axis 1) against class indices t.
 
-    Forward, stably: with s = z - max(z) (same softmax, largest exponent 0),
-    ``log p = s - log(sum(exp(s)))`` and ``loss = -log p[t]``.
+    Forward, stably: with s = z - max(z) (the same softmax; the largest exponent is 0,
+    so exp cannot overflow), ``-log p[t] = log(sum(exp(s))) - s[t]``.
 
-    Backward: ``dloss/dz = softmax(z) - onehot(t)``: every class pulls its score down by
-    its probability, the true class is pushed up by 1. Times the upstream gradient
+    Backward: ``dloss/dz = softmax(z) - onehot(t)``: every class's score is pulled down
+    by its probability, the true class's pushed up by 1; times the upstream gradient
     of each sample's loss (1/count for ``mean``).
 
     With class probabilities as targets (``target`` a float tensor shaped like z):
     ``loss = -sum(t * log p)``, ``dloss/dz = softmax(z) * sum(t) - t``, and
     ``dloss/dt = -log p``.
+
+    Class axis other than the last (inputs (N, C, d1, ...)) are handled by viewing the
+    input as rows of C scores (``_classes_last``) and reshaping the gradient back.
     """
 
     name: ClassVar[str] = "cross_entropy"
@@ -93,30 +107,39 @@ class CrossEntropyFunction(Function):
         indices: np.ndarray | None = None,
         reduction: str = "mean",
     ) -> np.ndarray:
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        scores = _classes_last(z)
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        softmax = np.exp(shifted)
+        total = softmax.sum(axis=1, keepdims=True)
+        softmax /= total
+        log_total = np.log(total)
         if indices is not None:
-            each = -np.take_along_axis(log_p, np.expand_dims(indices, 1), axis=1).squeeze(1)
+            rows = np.arange(len(scores))
+            each = log_total[:, 0] - shifted[rows, indices.reshape(-1)]
+            ctx.save_for_backward(softmax)
         else:
-            each = -(probs[0] * log_p).sum(axis=1)
-        ctx.save_for_backward(log_p, *probs)
-        ctx.indices, ctx.reduction, ctx.each_shape = indices, reduction, each.shape
+            t = _classes_last(probs[0])
+            log_p = shifted - log_total
+            each = -(t * log_p).sum(axis=1)
+            ctx.save_for_backward(softmax, log_p, t)
+        ctx.indices, ctx.reduction, ctx.z_shape = indices, reduction, z.shape
+        each = each.reshape(z.shape[:1] + z.shape[2:])
         return np.asarray(_reduce(each, reduction), dtype=z.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        log_p, *probs = ctx.saved_arrays
-        g = np.expand_dims(_grad_of_each(grad, ctx.each_shape, ctx.reduction), 1)
-        p = np.exp(log_p)
+        softmax, *rest = ctx.saved_arrays
+        shape = ctx.z_shape
+        g = _grad_of_each(grad, shape[:1] + shape[2:], ctx.reduction)
+        g_rows = g.reshape(-1, 1) if g.ndim else g  # one upstream value per row, or one for all
         if ctx.indices is not None:
-            # softmax - onehot: subtract 1 from each sample's target entry, in place
-            where = np.expand_dims(ctx.indices, 1)
-            np.put_along_axis(p, where, np.take_along_axis(p, where, axis=1) - 1, axis=1)
-            return (p * g,)
-        t = probs[0]
-        dz = (p * t.sum(axis=1, keepdims=True) - t) * g
-        dt = -log_p * g if ctx.needs_input_grad[1] else None
-        return dz, dt
+            dz = softmax * g_rows  # softmax - onehot, times g: subtract g at each target
+            dz[np.arange(len(dz)), ctx.indices.reshape(-1)] -= g_rows[:, 0] if g.ndim else g
+            return (_classes_back(dz, shape),)
+        log_p, t = rest
+        dz = (softmax * t.sum(axis=1, keepdims=True) - t) * g_rows
+        dt = _classes_back(-log_p * g_rows, shape) if ctx.needs_input_grad[1] else None
+        return _classes_back(dz, shape), dt
 
 
 def _class_indices(op: str, target: Any, x: Tensor) -> np.ndarray:
@@ -128,15 +151,14 @@ def _class_indices(op: str, target: Any, x: Tensor) -> np.ndarray:
             f"{op}: target shape {t.shape} does not fit input shape {tuple(x.shape)} "
             f"(class indices of shape {expected} expected)"
         )
-    if t.size:
-        low, high = int(t.min()), int(t.max())
-        classes = x.shape[1]
-        bad = low if low < 0 else high if high >= classes else None
-        if bad is not None:
-            raise IndexError(
-                f"{op}: target {bad} is out of range for {classes} classes "
-                f"(valid: 0 to {classes - 1})"
-            )
+    classes = x.shape[1]
+    # One reduction checks both ends: viewed as unsigned, a negative index is huge.
+    unsigned = t.view(np.dtype(f"u{t.itemsize}")) if t.dtype.kind == "i" else t
+    if t.size and unsigned.max() >= classes:
+        bad = int(t.min()) if t.min() < 0 else int(t.max())
+        raise IndexError(
+            f"{op}: target {bad} is out of range for {classes} classes (valid: 0 to {classes - 1})"
+        )
     return t.astype(np.int64, copy=False)
 
 
