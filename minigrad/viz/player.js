@@ -32,7 +32,11 @@
   // sides, where a line wider than its box sticks out (Graphviz sizes the picture tight).
   if (svg) {
     const vb = svg.viewBox.baseVal;
-    const [side, below] = [60, 16];
+    let lines = 1; // the tallest gradient under a box: a small matrix takes a line per row
+    for (const st of steps) {
+      for (const u of st.updates) lines = Math.max(lines, u.rows ? u.rows.length : 1);
+    }
+    const [side, below] = [60, 5 + 11 * lines];
     vb.x -= side;
     vb.width += 2 * side;
     vb.height += below;
@@ -102,8 +106,21 @@
         return;
       }
       const partial = u.count < u.of;
-      slot.textContent =
-        "grad " + u.text + (u.of > 1 ? "  (" + u.count + " of " + u.of + ")" : "");
+      const suffix = u.of > 1 ? "  (" + u.count + " of " + u.of + ")" : "";
+      if (u.rows) {
+        // a small matrix: one line per row, under one another
+        slot.textContent = "";
+        u.rows.forEach((row, r) => {
+          const span = document.createElementNS(SVGNS, "tspan");
+          span.setAttribute("x", slot.getAttribute("x"));
+          if (r > 0) span.setAttribute("dy", "11");
+          const last = r === u.rows.length - 1;
+          span.textContent = (r === 0 ? "grad " : "") + row + (last ? suffix : "");
+          slot.appendChild(span);
+        });
+      } else {
+        slot.textContent = "grad " + u.text + suffix;
+      }
       slot.dataset.grad = JSON.stringify(u.grad);
       g.classList.add("mg-has-grad");
       g.classList.toggle("mg-partial", partial);

@@ -99,6 +99,14 @@ def _text(v: Any) -> str:
     )
 
 
+def _rows(v: Any) -> list[str] | None:
+    """A small 2-D (or higher) array as lines of text, one per row, for under its box."""
+    if not isinstance(v, np.ndarray) or v.ndim < 2 or v.size > SMALL_ARRAY:
+        return None
+    rows = v.reshape(-1, v.shape[-1])
+    return [_nested(row) for row in rows]
+
+
 def _nested(a: np.ndarray) -> str:
     if a.ndim == 1:
         return "[" + ", ".join(_num(x) for x in a.tolist()) + "]"
@@ -466,6 +474,7 @@ def backprop_steps(root: Any, *, forward: Callable[[], Any] | None = None) -> di
                         "node": j,
                         "grad": _plain(base),
                         "text": _text(base),
+                        "rows": _rows(base),
                         "count": 0,
                         "of": len(received.get(j, [])),
                         "seed": seed,
@@ -486,6 +495,7 @@ def backprop_steps(root: Any, *, forward: Callable[[], Any] | None = None) -> di
                     "node": j,
                     "grad": _plain(totals[j]),
                     "text": _text(totals[j]),
+                    "rows": _rows(totals[j]),
                     "contribution": _text(delta),
                     "count": counts[j],
                     "of": of,
@@ -718,7 +728,9 @@ def _graph_svg(root: Any) -> str:
 
     picture = draw_graph(root, show_grad=False, max_nodes=None, legend=False)
     # room under each box for the gradient the page writes there
-    picture.attr(nodesep="0.45", ranksep="0.55")
+    # (a small tensor's gradient takes a line per row: more room between boxes)
+    tensors = _is_tensor(root)
+    picture.attr(nodesep="0.9" if tensors else "0.45", ranksep="0.55")
     svg = picture.pipe(format="svg").decode("utf-8")
     svg = svg[svg.index("<svg") :]
     return re.sub(r"<!--.*?-->", "", svg, flags=re.DOTALL)
