@@ -345,6 +345,8 @@ def _short(node: Any, ctx: _Context) -> str:
         parents = f"{len(node._prev)} inputs"
     if not node._op and len(node._prev) == 1 and _is_op_node(node._prev[0]):
         return f"{name} = output {node._index} of {parents}"
+    if _is_op_node(node) and name == node._op:  # a multi-output op goes by its op's name
+        return f"{name}({parents})"
     return f"{name} = {node._op}({parents})"
 
 
