@@ -31,7 +31,7 @@ class GraphSize:
     saved_bytes: int
 
     def __str__(self) -> str:
-        text = f"{self.values} value nodes, {self.ops} ops"
+        text = f"{self.values} value nodes, {self.ops} op{'s' if self.ops != 1 else ''}"
         return text + (
             f", {self.saved_bytes:,} bytes saved for backward" if self.saved_bytes else ""
         )
@@ -72,6 +72,7 @@ class BatchNormComparison:
     grads: GradComparison
     sizes: dict[str, GraphSize]
     max_rows: int = 24
+    upstream_source: str = "random"
 
     # ------------------------------------------------------------ numbers
 
@@ -118,23 +119,28 @@ class BatchNormComparison:
     def __str__(self) -> str:
         g = self.grads
         names = ("dx", "dgamma", "dbeta")
+        # a long table keeps its first rows of each gradient: dgamma and dbeta get up to a
+        # quarter of max_rows each, dx the rest
+        c = g.grads[1][0].size
+        per_channel = min(c, max(2, self.max_rows // 4))
+        limits = (max(4, self.max_rows - 2 * per_channel), per_channel, per_channel)
         rows = []
-        for name, (a, b), n in zip(names, g.grads, g.numerical or [None] * 3, strict=True):
-            for idx in np.ndindex(a.shape):
+        numerical = g.numerical or [None] * 3
+        for name, (a, b), n, limit in zip(names, g.grads, numerical, limits, strict=True):
+            for count, idx in enumerate(np.ndindex(a.shape)):
+                if count == limit:
+                    rows.append(f"... {a.size - limit} more {name} rows ...")
+                    break
                 label = f"{name}[{','.join(map(str, idx))}]"
                 num = f"{n[idx]:+.12f}" if n is not None else "-"
                 rows.append(
                     f"{label:<12} {a[idx]:+.12f}  {b[idx]:+.12f}  {num:>15}  "
                     f"{abs(a[idx] - b[idx]):.1e}"
                 )
-        dx_rows = g.grads[0][0].size
-        if len(rows) > self.max_rows:  # keep every dgamma, dbeta row; cut dx
-            keep = max(4, self.max_rows - (len(rows) - dx_rows))
-            rows = [*rows[:keep], f"... {dx_rows - keep} more dx rows ...", *rows[dx_rows:]]
         header = f"{'gradient':<12} {'composite':>15}  {'fused':>15}  {'numerical':>15}  |c - f|"
         lines = [
             f"BatchNorm, composite vs fused ({self.engine} engine), batch {self.shape}, float64; "
-            "upstream dL/dy random",
+            f"upstream dL/dy {self.upstream_source}",
             header,
             "-" * len(header),
             *rows,
@@ -200,6 +206,7 @@ def compare_batchnorm(
     for name, v in (("gamma", g), ("beta", b)):
         if v.shape != (c,):
             raise ValueError(f"compare_batchnorm: {name} has shape {v.shape}, expected ({c},)")
+    source = "given" if upstream is not None else f"random (seed {seed})"
     if upstream is None:
         upstream = rng.standard_normal(data.shape)
 
@@ -247,7 +254,7 @@ def compare_batchnorm(
         f_composite, f_fused, inputs, upstream=upstream, numerical=numerical, repeat=repeat
     )
     sizes = {"composite": graph_size(result.roots[0]), "fused": graph_size(result.roots[1])}
-    return BatchNormComparison(engine, tuple(data.shape), result, sizes)
+    return BatchNormComparison(engine, tuple(data.shape), result, sizes, upstream_source=source)
 
 
 def main(argv: list[str] | None = None) -> int:

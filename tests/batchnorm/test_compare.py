@@ -51,6 +51,12 @@ def test_compare_batchnorm_truncates_big_tables_and_checks_input():
     )
     text = str(result)
     assert "more dx rows" in text and "dbeta[2]" in text
+    wide = compare_batchnorm(np.random.default_rng(1).normal(size=(4, 40)), numerical=False)
+    wide_text = str(wide)
+    assert "more dgamma rows" in wide_text and "more dbeta rows" in wide_text
+    assert len(wide_text.splitlines()) < 40
+    given = compare_batchnorm(np.ones((2, 1)) * [[1.0], [2.0]], upstream=np.ones((2, 1)))
+    assert "upstream dL/dy given" in str(given)
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         compare_batchnorm(np.ones((1, 3)))
     with pytest.raises(ValueError, match=r"scalar engine takes an \(N, C\) batch"):
