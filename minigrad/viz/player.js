@@ -50,11 +50,14 @@
   const natural = svg ? svg.viewBox.baseVal.width : 0;
   function setFit(fit) {
     pane.classList.toggle("mg-fit", fit);
-    if (svg) svg.style.width = fit ? "" : natural + "px";
+    // fit: as wide as the pane, but a small graph at most twice its size
+    const fitted = Math.min(pane.clientWidth - 20, 2 * natural);
+    if (svg) svg.style.width = (fit ? fitted : natural) + "px";
     $("mg-zoom").textContent = fit ? "zoom: fit" : "zoom: 1:1";
   }
   setFit(!svg || natural <= 1.5 * pane.clientWidth);
   $("mg-zoom").addEventListener("click", () => setFit(!pane.classList.contains("mg-fit")));
+  window.addEventListener("resize", () => setFit(pane.classList.contains("mg-fit")));
 
   // Under each box, a line for its gradient (filled in step by step).
   const slots = boxes.map((g, k) => {
