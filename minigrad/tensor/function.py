@@ -57,10 +57,11 @@ class Function:
     name: ClassVar[str] = "function"
     fused: ClassVar[bool] = False
 
-    # Set on every instance by ``apply``; declared here for readers and type checkers.
-    saved_arrays: tuple[np.ndarray, ...] | None
-    needs_input_grad: tuple[bool, ...]
-    freed: bool
+    # Per call (the instance is the ctx). Class-level defaults save two assignments per op;
+    # ``save_for_backward`` and the end of ``Tensor.backward`` set them on the instance.
+    saved_arrays: tuple[np.ndarray, ...] | None = ()
+    freed: bool = False  # True once a backward without retain_graph released saved_arrays
+    needs_input_grad: tuple[bool, ...]  # which inputs require grad (set by ``apply``)
 
     def save_for_backward(self, *arrays: np.ndarray) -> None:
         """Keep ``arrays`` for the backward pass (released after it unless retain_graph)."""
@@ -81,26 +82,44 @@ class Function:
         The result requires grad iff grad mode is on and some input requires grad; then
         its ``_prev`` holds every tensor input (constants too, so a drawing shows them).
         """
-        inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
-        ctx = _new(cls)
-        ctx.saved_arrays = ()
-        ctx.freed = False
-        track = STATE.grad_enabled and any(x.requires_grad for x in inputs)
-        ctx.needs_input_grad = tuple(x.requires_grad for x in inputs) if track else ()
+        # What each input requires, and its array; unrolled for one and two inputs, the
+        # common cases, because this runs for every op. A number or an array among the
+        # inputs has no ``requires_grad``: it becomes a constant tensor on the slow path.
         try:
-            data = cls.forward(ctx, *[x.data for x in inputs], **params)
+            if len(inputs) == 2:
+                a, b = inputs
+                needs = (a.requires_grad, b.requires_grad)
+                arrays = (a.data, b.data)
+            elif len(inputs) == 1:
+                needs = (inputs[0].requires_grad,)
+                arrays = (inputs[0].data,)
+            else:
+                needs = tuple([x.requires_grad for x in inputs])
+                arrays = tuple([x.data for x in inputs])
+        except AttributeError:
+            inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+            needs = tuple([x.requires_grad for x in inputs])
+            arrays = tuple([x.data for x in inputs])
+        state = STATE
+        track = state.grad_enabled and True in needs
+        ctx = _new(cls)
+        ctx.needs_input_grad = needs
+        try:
+            data = cls.forward(ctx, *arrays, **params)
         except ValueError as error:
             if "broadcast" in str(error):  # NumPy's wording; ours names the op and shapes
                 shapes = " and ".join(str(x.data.shape) for x in inputs)
                 raise ValueError(f"{cls.name}: shapes {shapes} cannot be broadcast") from None
             raise
-        if STATE.anomaly:
+        if type(data) is not np.ndarray:  # NumPy gives scalars for 0-d results
+            data = np.asarray(data)
+        if state.anomaly:
             _check_forward(cls.name, data, inputs)
         out = _new(Tensor)
         out.data = data
         out.grad = None
         out.label = ""
-        out._scope = STATE.scope
+        out._scope = state.scope
         out._op = cls.name
         if track:
             out.requires_grad = True

@@ -134,8 +134,8 @@ class PowScalar(Function):
     def forward(ctx: Any, a: np.ndarray, exponent: float) -> np.ndarray:
         ctx.exponent = exponent
         ctx.save_for_backward(a)
-        # A Python number keeps the tensor's dtype (NumPy would too, but say it).
-        return a**exponent
+        with np.errstate(divide="ignore", invalid="ignore"):  # as NumPy and torch: inf/NaN
+            return a**exponent
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
@@ -145,7 +145,8 @@ class PowScalar(Function):
             return (np.zeros_like(g),)
         if n == 2:
             return (g * 2 * a,)
-        return (g * n * a ** (n - 1),)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * n * a ** (n - 1),)
 
 
 class Pow(Function):
@@ -206,6 +207,8 @@ class MatMul(Function):
         need_a, need_b = ctx.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the common case, without the promotions
             return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: out = sum(a * b)
+            return (g * b if need_a else None), (g * a if need_b else None)
         a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
         b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
         g2 = g

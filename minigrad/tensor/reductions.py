@@ -3,11 +3,12 @@ logsumexp) and the normalisations built on them (softmax, log_softmax).
 
 ``axis`` is None (every axis), an int or a tuple of ints; negative axes count from the
 end. The backward of a reduction *spreads* ``g`` back over the reduced axes: ``_spread``
-re-inserts them (when ``keepdims`` dropped them) and broadcasts to the input's shape.
+re-inserts them (when ``keepdims`` dropped them) and copies ``g`` along them.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,8 +34,10 @@ def normalize_axes(op: str, axis: Any, shape: tuple[int, ...]) -> tuple[int, ...
     """``axis`` as a sorted tuple of non-negative axes (None stays None: every axis)."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     ndim = len(shape)
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, quickly
+        return (axis % ndim,)
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     out = []
     for ax in axes:
         if not isinstance(ax, int | np.integer) or isinstance(ax, bool):
@@ -52,15 +55,19 @@ def normalize_axes(op: str, axis: Any, shape: tuple[int, ...]) -> tuple[int, ...
 def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
     """How many elements each output element summarises."""
     if axes is None:
-        return int(np.prod(shape))
-    return int(np.prod([shape[ax] for ax in axes]))
+        return math.prod(shape)
+    return math.prod([shape[ax] for ax in axes])
 
 
 def _spread(ctx: Any, g: np.ndarray) -> np.ndarray:
-    """``g`` (the reduced shape) broadcast back to the input's shape (a read-only view)."""
-    if not ctx.keepdims and ctx.axes is not None:
-        g = np.expand_dims(g, ctx.axes)
-    return np.broadcast_to(g, ctx.shape)
+    """``g`` (the reduced shape) copied back over the input's shape."""
+    if not ctx.keepdims and ctx.axes is not None:  # put the reduced axes back, as size 1
+        g = g.reshape([1 if i in ctx.axes else n for i, n in enumerate(ctx.shape)])
+    # A fresh array filled by broadcasting: several times faster than np.broadcast_to's
+    # view for small tensors, and writable.
+    out = np.empty(ctx.shape, dtype=g.dtype)
+    out[...] = g
+    return out
 
 
 def _setup(ctx: Any, op: str, a: np.ndarray, axis: Any, keepdims: bool) -> tuple[int, ...] | None:
@@ -94,7 +101,8 @@ class Mean(Function):
     def forward(ctx: Any, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         axes = _setup(ctx, "mean", a, axis, keepdims)
         ctx.n = _count(a.shape, axes)
-        return np.asarray(a.mean(axis=axes, keepdims=keepdims))
+        # sum / n is what np.mean computes, without its Python-level overhead
+        return np.asarray(a.sum(axis=axes, keepdims=keepdims) / ctx.n)
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
@@ -126,8 +134,9 @@ class Var(Function):
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
         (centered,) = ctx.saved_arrays
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (_spread(ctx, g) * (2 / ctx.denominator) * centered,)
+        scale = 2 / ctx.denominator if ctx.denominator else math.inf  # inf/NaN, as in torch
+        with np.errstate(invalid="ignore"):
+            return (_spread(ctx, g) * scale * centered,)
 
 
 class _Extreme(Function):

@@ -493,10 +493,27 @@ def _operand(x: Any, like: Tensor) -> Tensor:
         dtype = like.data.dtype
         if dtype.kind != "f":  # an integer tensor: PyTorch's default dtypes for Python numbers
             dtype = np.float32 if isinstance(x, float) else dtype
-        return Tensor(np.array(x, dtype=dtype))
+        return _constant(np.array(x, dtype=dtype))
     if isinstance(x, np.ndarray | np.generic | bool | list | tuple):
         return Tensor(x)
     raise TypeError(f"unsupported operand type for a Tensor op: {type(x).__name__} ({x!r})")
+
+
+def _constant(arr: np.ndarray) -> Tensor:
+    """A leaf that does not require grad, made without ``__init__``'s checks (``arr`` is fine)."""
+    out = _new(Tensor)
+    out.data = arr
+    out.grad = None
+    out.requires_grad = False
+    out.label = ""
+    out._prev = ()
+    out._op = ""
+    out._scope = STATE.scope
+    out._ctx = None
+    return out
+
+
+_new = object.__new__
 
 
 def _raw(x: Any) -> Any:
