@@ -312,3 +312,10 @@ def test_random_graphs_play_the_recorded_pass_and_end_at_dot_grad(graph) -> None
         tame = all(abs(n.data) < 1e6 for n in mg.topological_order(root))
         if check is not None and smooth and tame:
             assert check["estimate"] == pytest.approx(node.grad, rel=1e-5, abs=1e-5)
+
+
+def test_exported_from_minigrad_and_minigrad_viz() -> None:
+    import minigrad.viz
+
+    assert minigrad.viz.backprop_player is mg.backprop_player is backprop_player
+    assert minigrad.viz.backprop_steps_json is mg.backprop_steps_json
