@@ -48,9 +48,7 @@ def parser(description: str, seeds: int = 3) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a few seconds: small budgets, 1 seed")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the PNGs go")
     p.add_argument(
-        "--gallery",
-        action="store_true",
-        help=f"also copy the PNGs to {GALLERY.relative_to(EXAMPLES.parent)}",
+        "--gallery", action="store_true", help="also copy the PNGs to docs/images/examples/"
     )
     p.add_argument("--seeds", type=int, default=seeds, help="seeds per condition")
     return p
@@ -249,19 +247,33 @@ class MLP:
         self.model.eval()
 
 
-def train_step(net: Any, optimizer: Any, X: np.ndarray, y: np.ndarray) -> float:
+def train_step(
+    net: Any, optimizer: Any, X: np.ndarray, y: np.ndarray, record: dict[int, Any] | None = None
+) -> float:
     """One SGD step on a mini-batch: forward, cross-entropy, backward, update. Returns the loss.
 
+    ``record``: a dict keyed by ``id(layer)`` for layers of an ``MLP``; each key gets
+    that layer's input in this step (what training sees, e.g. a sigmoid's input).
     Some sweeps drive a network to overflow on purpose (that is what they measure), so
     NumPy's overflow warnings are silenced here; a non-finite loss is returned, not hidden.
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        loss = nn.functional.cross_entropy(net(mg.Tensor(X)), y)  # y: integer class indices
+        if record is None:
+            logits = net(mg.Tensor(X))
+        else:
+            layers = [layer for layer in net.layers if id(layer) in record]
+            logits, inputs = net.forward(mg.Tensor(X), record=layers)
+            record.update(inputs)
+        loss = nn.functional.cross_entropy(logits, y)  # y: integer class indices
         optimizer.zero_grad()
         loss.backward()
     value = loss.item()
-    if math.isfinite(value):  # a diverged run stops moving instead of raising mid-sweep
+    if not math.isfinite(value):  # a diverged run stops moving instead of raising mid-sweep
+        return value
+    try:
         optimizer.step()
+    except FloatingPointError:  # a gradient overflowed (the optimizer changed nothing)
+        return math.nan
     return value
 
 

@@ -7,10 +7,11 @@ SGD (no momentum, no schedule, no clipping) on a 64-100-100-100-10 ReLU MLP (PyT
 default initialization) on the 8x8 digits, 400 steps of mini-batches of 60, with and
 without BatchNorm before each ReLU, several seeds per rate.
 
-A rate *trains* when every seed ends at >= 80% test accuracy. A run *failed* when its
-final training loss is not finite (NaN: it overflowed) or no better than chance (ln 10
-= 2.30: a too-large step threw the weights where the ReLUs are dead or the logits
-useless, and it never recovered).
+A rate *trains* when every seed ends at >= 80% test accuracy. It *diverged* when in
+some seed the loss overflowed (NaN), or a mini-batch loss rose above twice the first
+one (about 2 x ln 10: the steps overshoot instead of descending) and the final loss
+never came back below 90% of the first (such runs sit at chance level with dead
+ReLUs). A run whose loss rose that high but recovered is marked "spiked".
 
 Printed: the final test loss and accuracy per rate, and the largest rate that still
 trains, with and without BN.
@@ -36,6 +37,8 @@ SIZES = (64, 100, 100, 100, 10)
 BATCH = 60
 TRAINS = 0.80
 CHANCE_LOSS = math.log(10)
+BLOW_UP = 2.0
+CLIP = 10.0  # losses above this (and NaN) are drawn at this line
 
 
 def run(batchnorm: bool, lr: float, seed: int, steps: int, data: tuple) -> dict:
@@ -48,20 +51,32 @@ def run(batchnorm: bool, lr: float, seed: int, steps: int, data: tuple) -> dict:
         for idx in (next(stream) for _ in range(steps))
     ]
     tail = float(np.mean(losses[-20:]))  # the training loss at the end, smoothed
-    test_loss, test_acc = (
-        common.evaluate(net, X_test, y_test) if math.isfinite(tail) else (float("nan"), 0.1)
-    )
-    return {"train_loss": tail, "test_loss": test_loss, "accuracy": test_acc}
+    test_loss, test_acc = common.evaluate(net, X_test, y_test)  # NaN logits: argmax is class 0
+    worst = max((x if math.isfinite(x) else math.inf) for x in losses)
+    return {
+        "train_loss": tail,
+        "first_loss": losses[0],
+        "worst_loss": worst,
+        "test_loss": test_loss,
+        "accuracy": test_acc,
+    }
 
 
 def failure(runs: list[dict]) -> str:
-    """How a rate failed, if it did: NaN (the loss overflowed) or at chance (the final
-    training loss no lower than guessing uniformly, ln 10)."""
+    """How the worst seed at a rate went wrong, if it did.
+
+    * "NaN": the loss overflowed;
+    * "diverged": a mini-batch loss rose above ``BLOW_UP`` times the first one and the
+      final loss never came back below 90% of the first (it overshot and stayed lost);
+    * "spiked": it rose that high but recovered;
+    * "": none of these (a rate too small to train in the budget is not a divergence).
+    """
     if any(not math.isfinite(r["train_loss"]) for r in runs):
         return "NaN"
-    if any(r["train_loss"] >= CHANCE_LOSS for r in runs):
-        return "at chance"
-    return ""
+    blew_up = [r for r in runs if r["worst_loss"] > BLOW_UP * r["first_loss"]]
+    if any(r["train_loss"] >= 0.9 * r["first_loss"] for r in blew_up):
+        return "diverged"
+    return "spiked" if blew_up else ""
 
 
 def largest_training_rate(rates: Sequence[float], results: dict) -> float:
@@ -117,18 +132,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
         loss = np.array([[r["train_loss"] for r in results[name][lr]] for lr in rates])
         axes[0].plot(rates, acc.mean(axis=1), "o-", color=color, label=name)
         axes[0].fill_between(rates, acc.min(axis=1), acc.max(axis=1), color=color, alpha=0.2)
-        shown = np.where(np.isfinite(loss), loss, np.nan)
-        axes[1].plot(rates, np.nanmean(shown, axis=1), "o-", color=color, label=name)
-        for lr, row in zip(rates, loss, strict=True):
-            if failure(results[name][lr]):
-                axes[1].plot(
-                    [lr],
-                    [min(np.nanmax(np.append(row, CHANCE_LOSS)), 6.0)],
-                    "x",
-                    color=color,
-                    markersize=11,
-                    markeredgewidth=2.5,
-                )
+        # the mean over the seeds; NaN (overflow) and huge losses drawn at the CLIP line
+        shown = np.minimum(np.where(np.isfinite(loss), loss, CLIP), CLIP).mean(axis=1)
+        axes[1].plot(rates, shown, "o-", color=color, label=name)
+        for lr, y in zip(rates, shown, strict=True):
+            if failure(results[name][lr]) in ("NaN", "diverged"):
+                axes[1].plot([lr], [y], "x", color=color, markersize=12, markeredgewidth=2.5)
     axes[0].axhline(TRAINS, color="gray", linestyle=":", label=f"trains: >= {TRAINS:.0%}")
     axes[0].set(
         xscale="log",
@@ -138,16 +147,20 @@ def main(argv: Sequence[str] | None = None) -> dict:
         ylim=(0, 1.02),
     )
     axes[1].axhline(CHANCE_LOSS, color="gray", linestyle=":", label="chance (ln 10)")
-    axes[1].plot([], [], "x", color="black", label="failed: NaN or at chance")
+    axes[1].axhline(CLIP, color="black", linewidth=0.8, label=f"NaN or > {CLIP:g}, clipped")
+    axes[1].plot([], [], "x", color="black", label="diverged (or NaN)")
     axes[1].set(
         xscale="log",
         yscale="log",
         xlabel="learning rate (SGD)",
         ylabel="final training loss (last 20 steps)",
-        title="Final training loss; x: the run failed",
+        title="Final training loss; x: diverged",
+        ylim=(None, CLIP * 2),
     )
-    for ax in axes:
-        ax.legend(loc="best", title=f"mean, min-max of {len(seeds)} seeds")
+    for ax, what in zip(axes, ("mean, min-max", "mean"), strict=True):
+        ax.set_xticks(rates, [f"{lr:g}" for lr in rates])
+        ax.minorticks_off()
+        ax.legend(loc="best", title=f"{what} of {len(seeds)} seeds")
     fig.suptitle("Higher learning rates: 3x100 ReLU MLP on digits, with and without BatchNorm")
     common.save(fig, args, "learning_rates.png")
     return summary
