@@ -59,6 +59,15 @@
   $("mg-zoom").addEventListener("click", () => setFit(!pane.classList.contains("mg-fit")));
   window.addEventListener("resize", () => setFit(pane.classList.contains("mg-fit")));
 
+  // Name-scope boxes (clusters) with their extent, to light up the ones a step is inside.
+  const clusters = [...document.querySelectorAll("#mg-graph g.cluster")].map((g) => ({
+    g, box: g.getBBox(),
+  }));
+  function inside(box, outer) {
+    const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+    return x >= outer.x && x <= outer.x + outer.width && y >= outer.y && y <= outer.y + outer.height;
+  }
+
   // Under each box, a line for its gradient (filled in step by step).
   const slots = boxes.map((g, k) => {
     if (!g) return null;
@@ -130,11 +139,14 @@
     });
     document.querySelectorAll("#mg-graph g.edge.mg-current").forEach((e) =>
       e.classList.remove("mg-current"));
+    if (!step) for (const c of clusters) c.g.classList.remove("mg-scope");
     if (step) {
       for (const head of ["n" + step.node, "n" + step.node + "_op"]) {
         for (const e of edgesInto.get(head) || []) e.classList.add("mg-current");
       }
       const box = boxes[step.node];
+      const where = box && step.scope.length ? box.getBBox() : null;
+      for (const c of clusters) c.g.classList.toggle("mg-scope", !!where && inside(where, c.box));
       if (box && !pane.classList.contains("mg-fit")) {
         box.scrollIntoView({ block: "center", inline: "center" });
       }

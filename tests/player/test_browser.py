@@ -25,6 +25,7 @@ STATE_JS = """() => {
     counter: document.getElementById("mg-counter").textContent,
     current: ids("g.node.mg-current").filter((id) => !id.endsWith("_op")),
     inputs: ids("g.node.mg-input"),
+    scopes: document.querySelectorAll("g.cluster.mg-scope").length,
     grads,
     title: document.getElementById("mg-step-title").textContent,
     lines: document.getElementById("mg-lines").textContent,
@@ -125,6 +126,10 @@ def test_examples_play_every_step(open_page: Any, tmp_path: Path, name: str) -> 
         in_scope = sum(1 for n in ref["step_nodes"] if ref["order"][n]._scope[:1] == ("batchnorm",))
         grouped = page.locator('#mg-steps ol[data-scope="batchnorm"] > li').count()
         assert in_scope > 0 and grouped == in_scope
+        # and on the graph, the scope's boxes light up exactly while a step is inside them
+        for state, node in zip(states, ref["step_nodes"], strict=True):
+            depth = len(ref["order"][node]._scope)
+            assert state["scopes"] == depth, state["title"]
     if name == "tensor":
         assert any("(2, 2)" in t for t in all_lines)
 

@@ -315,7 +315,5 @@ def test_random_graphs_play_the_recorded_pass_and_end_at_dot_grad(graph) -> None
 
 
 def test_exported_from_minigrad_and_minigrad_viz() -> None:
-    import minigrad.viz
-
-    assert minigrad.viz.backprop_player is mg.backprop_player is backprop_player
-    assert minigrad.viz.backprop_steps_json is mg.backprop_steps_json
+    assert mg.viz.backprop_player is mg.backprop_player is backprop_player
+    assert mg.viz.backprop_steps_json is mg.backprop_steps_json
