@@ -169,3 +169,19 @@ def test_controls_slider_buttons_play_and_check(open_page: Any, tmp_path: Path) 
     assert page.evaluate("() => window.minigradPlayer.step") == stopped
     assert page.errors == []
     assert page.requests == [path.resolve().as_uri()]
+
+
+def test_inline_display_works_in_an_iframe(open_page: Any, tmp_path: Path) -> None:
+    """What Jupyter shows: the object's _repr_html_ (the page in a sandboxed iframe)."""
+    player = backprop_player(BUILDS["bn-fused"]())
+    path = tmp_path / "notebook.html"
+    path.write_text(f"<!DOCTYPE html><html><body>{player._repr_html_()}</body></html>", "utf-8")
+    page = open_page(path)
+    frame = page.frame_locator("iframe")
+    n = len(player.steps["steps"])
+    assert frame.locator("#mg-counter").text_content() == f"step 0 / {n}"
+    frame.locator("#mg-next").click()
+    assert frame.locator("#mg-counter").text_content() == f"step 1 / {n}"
+    assert frame.locator("g.node.value.mg-current").count() == 1
+    assert page.errors == []
+    assert all(url == path.resolve().as_uri() or url == "about:srcdoc" for url in page.requests)
