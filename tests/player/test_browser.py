@@ -185,3 +185,19 @@ def test_inline_display_works_in_an_iframe(open_page: Any, tmp_path: Path) -> No
     assert frame.locator("g.node.value.mg-current").count() == 1
     assert page.errors == []
     assert all(url == path.resolve().as_uri() or url == "about:srcdoc" for url in page.requests)
+
+
+def test_labels_with_markup_are_shown_as_text(open_page: Any, tmp_path: Path) -> None:
+    a = mg.Value(1.5, "<script>alert(1)</script>")
+    b = mg.Value(-2.0, 'b & "c" </x>')
+    loss = a * b + a
+    path = tmp_path / "markup.html"
+    backprop_player(loss, path, title="</title><b>t</b>")
+    page = open_page(path)
+    assert page.locator("h1").text_content() == "</title><b>t</b>"
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    lines = page.locator("#mg-lines").text_content()
+    assert '<script>alert(1)</script>.grad += (b & "c" </x>)' in lines
+    assert page.locator("script").count() == 2  # the data and the player, nothing injected
+    assert page.errors == []
