@@ -12,6 +12,7 @@ gradients are short formulas (``softmax - onehot``, ``sigmoid - y``). ``nll_loss
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -53,7 +54,7 @@ def _grad_of_each(grad: np.ndarray, shape: tuple[int, ...], reduction: str) -> n
     else a 0-d array (``grad / count`` for "mean") that broadcasts over every element."""
     if reduction == "none":
         return grad
-    return grad / max(1, int(np.prod(shape))) if reduction == "mean" else grad
+    return grad / max(1, math.prod(shape)) if reduction == "mean" else grad
 
 
 def _check_input(op: str, x: Any) -> None:
