@@ -84,22 +84,22 @@ class LinearFunction(Function):
 def _check_linear(op: str, x: Any, weight: Tensor, bias: Tensor | None) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
-    if x.dtype != weight.dtype:
+    xd, wd = x.data, weight.data  # arrays: this runs on every step, properties cost
+    if xd.dtype != wd.dtype:
         raise TypeError(
-            f"{op}: input dtype {x.dtype} does not match weight dtype {weight.dtype} "
+            f"{op}: input dtype {xd.dtype} does not match weight dtype {wd.dtype} "
             "(convert one: .double() / .float() on the module, or Tensor(x, dtype=...))"
         )
-    expected = weight.shape[1]
-    if x.ndim == 0 or x.shape[-1] != expected:
-        got = x.shape[-1] if x.ndim else "no"
+    if xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
+        got = xd.shape[-1] if xd.ndim else "no"
         raise ValueError(
-            f"{op}: input has {got} features, expected {expected} "
-            f"(input shape {tuple(x.shape)}, weight shape {tuple(weight.shape)})"
+            f"{op}: input has {got} features, expected {wd.shape[1]} "
+            f"(input shape {xd.shape}, weight shape {wd.shape})"
         )
-    if bias is not None and bias.shape != (weight.shape[0],):
+    if bias is not None and bias.data.shape != wd.shape[:1]:
         raise ValueError(
-            f"{op}: bias shape {tuple(bias.shape)} does not match weight shape "
-            f"{tuple(weight.shape)} (expected ({weight.shape[0]},))"
+            f"{op}: bias shape {bias.data.shape} does not match weight shape "
+            f"{wd.shape} (expected ({wd.shape[0]},))"
         )
 
 
