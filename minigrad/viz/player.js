@@ -167,6 +167,7 @@
     if (!step) {
       $("mg-step-title").textContent = "step 0: the forward pass";
       addLine(lines, "Every value is computed; no gradient yet. Press → to start backward.");
+      for (const text of data.forward || []) addLine(lines, text, "eq");
       return;
     }
     $("mg-step-title").textContent = "step " + current + ": " + step.title;
@@ -294,6 +295,8 @@
     if (e.target === slider || e.target.tagName === "SELECT") return;
     if (e.key === "ArrowRight") { stop(); show(current + 1); e.preventDefault(); }
     else if (e.key === "ArrowLeft") { stop(); show(current - 1); e.preventDefault(); }
+    else if (e.key === "Home") { stop(); show(0); e.preventDefault(); }
+    else if (e.key === "End") { stop(); show(N); e.preventDefault(); }
   });
 
   buildList();

@@ -397,7 +397,8 @@ def _run_recorded_backward(root: Any) -> list[Any]:
 def backprop_steps(root: Any, *, forward: Callable[[], Any] | None = None) -> dict[str, Any]:
     """Run ``root.backward()`` while recording it and describe every step, as plain data.
 
-    Returns ``{"nodes": [...], "steps": [...]}``, ready for ``json.dumps``. Nodes are in
+    Returns ``{"nodes": [...], "steps": [...], "forward": [...], "root": K}``, ready for
+    ``json.dumps``; ``forward`` is step 0, each computed value in the forward order. Nodes are in
     ``topological_order(root)``; node ``K`` is ``n{K}`` in ``draw_graph``'s picture. A
     step is one visit of the backward driver: ``node`` (its index), ``title`` and
     ``lines`` (the chain rule with numbers), and ``updates``: for each input that
@@ -525,7 +526,15 @@ def backprop_steps(root: Any, *, forward: Callable[[], Any] | None = None) -> di
                 "updates": updates,
             }
         )
-    return {"nodes": nodes, "steps": steps, "root": index[id(root)]}
+    forward_lines = [
+        # an op node has no value of its own: its outputs follow it
+        f"{_short(n, ctx)}: {sum(1 for m in order if m._prev[:1] == (n,))} outputs"
+        if _is_op_node(n)
+        else f"{_short(n, ctx)} = {_text(_data(n))}"
+        for n in order
+        if n._prev
+    ]
+    return {"nodes": nodes, "steps": steps, "root": index[id(root)], "forward": forward_lines}
 
 
 def backprop_steps_json(root: Any, *, forward: Callable[[], Any] | None = None) -> str:

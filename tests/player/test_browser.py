@@ -69,6 +69,7 @@ def play_and_compare(
     states = []
 
     state = page.evaluate(STATE_JS)
+    states.append(state)  # states[0] is step 0
     assert state["counter"] == f"step 0 / {n}"
     assert state["current"] == [] and state["grads"] == {}, "step 0 is the forward pass only"
     for k in range(1, n + 1):
@@ -104,7 +105,9 @@ def play_and_compare(
 
 
 def test_expr_plays_every_step_and_shows_fan_out(open_page: Any, tmp_path: Path) -> None:
-    page, ref, _ = play_and_compare(open_page, tmp_path, "expr")
+    page, ref, states = play_and_compare(open_page, tmp_path, "expr")
+    # step 0: the forward pass, every computed value with its op
+    assert "e = *(a, b) = -6" in states[0]["lines"] and "L = +(g, t) = -7.036" in states[0]["lines"]
     a = next(k for k, node in enumerate(ref["order"]) if node.label == "a")
     page.evaluate("() => window.minigradPlayer.show(2)")  # tanh(a) is visited second
     slot = page.locator(f'text.mg-grad[data-node="{a}"]').text_content()
@@ -118,7 +121,7 @@ def test_expr_plays_every_step_and_shows_fan_out(open_page: Any, tmp_path: Path)
 @pytest.mark.parametrize("name", ["bn-composite", "bn-fused", "tensor"])
 def test_examples_play_every_step(open_page: Any, tmp_path: Path, name: str) -> None:
     page, ref, states = play_and_compare(open_page, tmp_path, name)
-    all_lines = [s["title"] + "\n" + s["lines"] for s in states]
+    all_lines = [s["title"] + "\n" + s["lines"] for s in states[1:]]
     if name == "bn-fused":  # the one op's step: the hand-derived formula with numbers
         fused = [t for t in all_lines if "dx_i = γ/(m·σ)" in t]
         assert len(fused) == 1 and "Σdy = " in fused[0] and "x[0].grad += " in fused[0]
@@ -127,7 +130,7 @@ def test_examples_play_every_step(open_page: Any, tmp_path: Path, name: str) -> 
         grouped = page.locator('#mg-steps ol[data-scope="batchnorm"] > li').count()
         assert in_scope > 0 and grouped == in_scope
         # and on the graph, the scope's boxes light up exactly while a step is inside them
-        for state, node in zip(states, ref["step_nodes"], strict=True):
+        for state, node in zip(states[1:], ref["step_nodes"], strict=True):
             depth = len(ref["order"][node]._scope)
             assert state["scopes"] == depth, state["title"]
     if name == "tensor":
