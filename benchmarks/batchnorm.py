@@ -8,10 +8,12 @@ Tensor engine, training mode, forward + backward with an upstream gradient, on
 * minigrad fused (one op, hand-derived backward) and composite (primitive ops);
 * hand-written NumPy: ``minigrad.batchnorm.math.transform`` + ``transform_backward``,
   the textbook forward and the simplified backward, no care for temporaries;
-* ``torch.nn.functional.batch_norm`` on CPU, at its default thread count (context).
+* ``torch.nn.functional.batch_norm`` on CPU, one thread unless ``--torch-threads``
+  (context: NumPy's element-wise ops run on one core too).
 
-Times are medians of interleaved repeats (each round runs every contender once), so
-load from other processes falls on all of them alike. "passes" is the time divided by
+Times are the best of interleaved rounds (each round runs every contender once), so
+load from other processes falls on all of them alike and the best round is the one
+least disturbed by it. "passes" is the time divided by
 the time of one element-wise sweep over an array of x's size (``np.add(x, 1, out=)``):
 a measured count of trips through memory. Peak memory is tracemalloc's peak of NumPy
 allocations during one forward + backward (PyTorch's allocator is invisible to it).
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -46,9 +47,7 @@ SHAPES = [(256, 512), (4096, 1024)]
 DTYPES = [np.float32, np.float64]
 
 
-def _interleaved_medians(
-    contenders: dict[str, Callable[[], Any]], repeats: int
-) -> dict[str, float]:
+def _interleaved_best(contenders: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
     for run in contenders.values():  # warm up: first-call costs out of the figures
         run()
     times: dict[str, list[float]] = {name: [] for name in contenders}
@@ -57,7 +56,7 @@ def _interleaved_medians(
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return {name: min(ts) for name, ts in times.items()}
 
 
 def _peak_bytes(run: Callable[[], Any]) -> int:
@@ -110,10 +109,10 @@ def tensor_rows(shape: tuple[int, int], dtype: type, repeats: int) -> list[dict[
     buffer = np.empty_like(x_np)
     contenders["one pass"] = lambda: np.add(x_np, 1, out=buffer)
 
-    medians = _interleaved_medians(contenders, repeats)
-    one_pass = medians.pop("one pass")
+    best = _interleaved_best(contenders, repeats)
+    one_pass = best.pop("one pass")
     rows = []
-    for name, seconds in medians.items():
+    for name, seconds in best.items():
         row: dict[str, Any] = {"impl": name, "ms": seconds * 1e3, "passes": seconds / one_pass}
         row["peak"] = _peak_bytes(contenders[name]) if name != "torch" else None
         if name in ("fused", "composite"):
@@ -145,11 +144,11 @@ def scalar_rows(n: int, c: int, repeats: int) -> list[dict[str, Any]]:
         return lambda: _backward_from(forward(normalize), dy)
 
     impls = {"fused": batch_norm_fused, "composite": batch_norm_composite}
-    medians = _interleaved_medians({k: run_of(f) for k, f in impls.items()}, repeats)
+    best = _interleaved_best({k: run_of(f) for k, f in impls.items()}, repeats)
     out = []
     for name, normalize in impls.items():
         size = graph_size(forward(normalize))
-        out.append({"impl": name, "ms": medians[name] * 1e3, "nodes": size.values, "ops": size.ops})
+        out.append({"impl": name, "ms": best[name] * 1e3, "nodes": size.values, "ops": size.ops})
     return out
 
 
