@@ -340,3 +340,19 @@ def test_state_dict_loads_into_torch_and_double_converts_buffers():
     y = ours(Tensor(x.astype(np.float64)))
     assert y.dtype == np.float64
     np.testing.assert_allclose(y.data, expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("impl", ["composite", "fused"])
+@pytest.mark.parametrize("which", ["weight", "bias"])
+def test_functional_with_only_weight_or_only_bias_matches_torch(impl, which):
+    x, g, _ = data(13, (5, 3, 2))
+    dy = np.random.default_rng(14).standard_normal(x.shape)
+    xs, ps = leaves(x, g)
+    y = batch_norm(xs, None, None, training=True, impl=impl, **{which: ps})
+    y.backward(dy)
+    xt, pt = (torch.tensor(a, requires_grad=True) for a in (x, g))
+    yt = torch.nn.functional.batch_norm(xt, None, None, training=True, **{which: pt})
+    yt.backward(torch.tensor(dy))
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(xs.grad, xt.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ps.grad, pt.grad.numpy(), atol=1e-12)
