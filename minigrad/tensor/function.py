@@ -37,10 +37,12 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     extra = grad.ndim - len(shape)
     if extra < 0:
         raise ValueError(f"unbroadcast: gradient of shape {grad.shape} is smaller than {shape}")
-    if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
+    if extra:  # new leading axes (a bias added to every row: one axis, summed)
+        grad = grad.sum(axis=0) if extra == 1 else grad.sum(axis=tuple(range(extra)))
+        if grad.shape == shape:
+            return grad
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if axes:
+    if axes:  # size-1 axes that were stretched
         grad = grad.sum(axis=axes, keepdims=True)
     if grad.shape != shape:
         raise ValueError(f"unbroadcast: gradient of shape {grad.shape} does not fit {shape}")

@@ -69,7 +69,9 @@ class Tensor:
         "label",
         "requires_grad",
     )
-    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected op
+    # ``ndarray <op> tensor`` must call the tensor's reflected op (so the result is in the
+    # graph) rather than let NumPy treat the tensor as an array: opt out of ufuncs.
+    __array_ufunc__ = None
 
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, label: str = ""

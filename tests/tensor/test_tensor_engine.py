@@ -557,3 +557,14 @@ def test_unbroadcast():
     np.testing.assert_array_equal(unbroadcast(g, (1, 1, 1)), np.full((1, 1, 1), 24.0))
     with pytest.raises(ValueError, match="does not fit"):
         unbroadcast(g, (5,))
+
+
+def test_arrays_on_the_left_call_the_reflected_ops():
+    x = leaf(3)
+    a = np.array([1.0, 2.0, 3.0])
+    y = a * x + a - x / a
+    assert isinstance(y, mg.Tensor) and y.requires_grad
+    z = np.ones((2, 3)) @ x
+    assert isinstance(z, mg.Tensor) and z._op == "matmul"
+    (y.sum() + z.sum()).backward()
+    np.testing.assert_allclose(x.grad, a - 1 / a + 2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 import minigrad as mg
@@ -15,7 +17,7 @@ def test_raw_tensor_mlp_learns_two_moons():
     rng = np.random.default_rng(0)
     sizes = [2, 16, 16, 2]
     params = []
-    for n_in, n_out in zip(sizes, sizes[1:]):
+    for n_in, n_out in itertools.pairwise(sizes):
         w = mg.randn(n_in, n_out, rng=rng) * float(np.sqrt(2.0 / n_in))
         params += [w.detach().requires_grad_(), mg.zeros(n_out, requires_grad=True)]
 
