@@ -277,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     shape = (args.batch, args.features) + ((args.length,) if args.length else ())
     if args.batch < 2 or args.features < 1 or args.length < 0:
         parser.error(f"need --batch >= 2 and --features >= 1, got shape {shape}")
+    if args.engine == "scalar" and args.length:
+        parser.error("--length (an (N, C, L) input) is for --engine tensor")
     x = 1.0 + 2.0 * np.random.default_rng(args.seed).standard_normal(shape)
     result = compare_batchnorm(x, engine=args.engine, seed=args.seed)
     result.max_rows = args.rows
