@@ -375,7 +375,8 @@ class Module:
 
         Values may be NumPy arrays, minigrad Tensors or PyTorch tensors; each is cast to
         the dtype of the tensor it lands in. With ``strict`` (the default), a missing or
-        unexpected key is an error; a shape mismatch always is. Every check runs
+        unexpected key is an error (``RuntimeError``, as in PyTorch, naming the keys); a
+        shape mismatch always is. Every check runs
         before anything is copied, so a failed load changes nothing. Returns the
         missing and unexpected keys (both empty after a strict load).
         """

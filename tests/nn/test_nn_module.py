@@ -171,16 +171,15 @@ def test_default_dtype_is_float32_and_to_converts_in_place():
 
 
 def test_to_keeps_integer_buffers_and_converts_gradients():
-    bn = nn.BatchNorm1d(3) if hasattr(nn, "BatchNorm1d") else None
+    bn = nn.BatchNorm1d(3)
     model = nn.Sequential(nn.Linear(3, 3))
     model.register_buffer("count", Tensor(np.array(0, dtype=np.int64)))
     model(Tensor(np.ones((2, 3), dtype=np.float32))).sum().backward()
     model.double()
     assert model.count.dtype == np.int64
     assert model[0].weight.grad.dtype == np.float64
-    if bn is not None:
-        bn.double()
-        assert bn.num_batches_tracked.dtype == np.int64 and bn.running_mean.dtype == np.float64
+    bn.double()
+    assert bn.num_batches_tracked.dtype == np.int64 and bn.running_mean.dtype == np.float64
 
 
 def test_dtype_mismatch_is_an_error_naming_both():
@@ -327,3 +326,36 @@ def test_sequential_indexing_and_growth():
     assert list(model._modules)[-1] == "5"
     x = Tensor(np.ones((3, 2), dtype=np.float32))
     assert model(x).shape == (3, 3) and np.all(model(x).data >= 0)
+
+
+def test_a_model_with_batchnorm_buffers_round_trips_through_torch():
+    ours = nn.Sequential(
+        nn.Linear(3, 5, dtype=np.float64, rng=0),
+        nn.BatchNorm1d(5, dtype=np.float64),
+        nn.ReLU(),
+        nn.Linear(5, 2, dtype=np.float64, rng=1),
+    )
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(3, 5), torch.nn.BatchNorm1d(5), torch.nn.ReLU(), torch.nn.Linear(5, 2)
+    ).double()
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # training steps move the running statistics
+        ours(Tensor(rng.standard_normal((8, 3))))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert "1.num_batches_tracked" in ours.state_dict()
+    to_torch(ours, theirs)
+    assert int(theirs[1].num_batches_tracked) == 3
+    ours.eval(), theirs.eval()
+    x = rng.standard_normal((4, 3))
+    np.testing.assert_allclose(
+        ours(Tensor(x)).data, theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-12, atol=1e-12
+    )
+    fresh = nn.Sequential(
+        nn.Linear(3, 5, dtype=np.float64),
+        nn.BatchNorm1d(5, dtype=np.float64),
+        nn.ReLU(),
+        nn.Linear(5, 2, dtype=np.float64),
+    )
+    fresh.load_state_dict(theirs.state_dict())
+    fresh.eval()
+    np.testing.assert_allclose(fresh(Tensor(x)).data, ours(Tensor(x)).data, rtol=1e-12, atol=1e-12)
