@@ -451,11 +451,15 @@ class Tensor:
             self, axis=_axis(axis, dim), keepdims=_keep(keepdims, keepdim)
         )
 
-    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return reductions.Softmax.apply(self, axis=_axis(axis, dim))
+    def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``axis`` (default: the last)."""
+        axis = _axis(axis, dim)
+        return reductions.Softmax.apply(self, axis=-1 if axis is None else axis)
 
-    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return reductions.LogSoftmax.apply(self, axis=_axis(axis, dim))
+    def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """x - logsumexp(x) along ``axis`` (default: the last)."""
+        axis = _axis(axis, dim)
+        return reductions.LogSoftmax.apply(self, axis=-1 if axis is None else axis)
 
     # ------------------------------------------------------------ shape
 
@@ -529,9 +533,10 @@ def _raw_key(key: Any) -> Any:
 
 
 def _axis(axis: Any, dim: Any) -> Any:
+    """NumPy's ``axis`` or PyTorch's ``dim``: the same thing under two names."""
     if dim is not None:
-        if axis is not None and axis != -1:
-            raise ValueError("give axis or dim, not both")
+        if axis is not None:
+            raise TypeError(f"give axis or dim, not both (axis={axis!r}, dim={dim!r})")
         return dim
     return axis
 
