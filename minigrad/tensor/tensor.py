@@ -229,7 +229,11 @@ class Tensor:
             return
         ctx = self._ctx
         grads = ctx.backward(ctx, grad)
-        for parent, g in zip(self._prev, grads, strict=False):
+        if len(grads) != len(self._prev):
+            raise RuntimeError(
+                f"{self._op} backward: returned {len(grads)} gradients for {len(self._prev)} inputs"
+            )
+        for parent, g in zip(self._prev, grads):
             if g is None or not parent.requires_grad:
                 continue
             pdata = parent.data

@@ -573,3 +573,28 @@ def test_arrays_on_the_left_call_the_reflected_ops():
     assert isinstance(z, mg.Tensor) and z._op == "matmul"
     (y.sum() + z.sum()).backward()
     np.testing.assert_allclose(x.grad, a - 1 / a + 2)
+
+
+def test_a_backward_returning_the_wrong_number_or_shape_of_gradients_is_caught():
+    class TwoGrads(Function):
+        name = "two_grads"
+
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    class WrongShape(TwoGrads):
+        name = "wrong_shape"
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g[:1],)
+
+    with pytest.raises(RuntimeError, match="two_grads backward: returned 2 gradients for 1 inputs"):
+        TwoGrads.apply(leaf(3)).sum().backward()
+    with pytest.raises(RuntimeError, match=r"wrong_shape backward: gradient of shape \(1,\)"):
+        WrongShape.apply(leaf(3)).sum().backward()
