@@ -65,6 +65,11 @@ class Function:
     freed: bool = False  # True once a backward without retain_graph released saved_arrays
     needs_input_grad: tuple[bool, ...]  # which inputs require grad (set by ``apply``)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:  # a user's op without a name is called by its class
+            cls.name = cls.__name__.lower()
+
     def save_for_backward(self, *arrays: np.ndarray) -> None:
         """Keep ``arrays`` for the backward pass (released after it unless retain_graph)."""
         self.saved_arrays = arrays

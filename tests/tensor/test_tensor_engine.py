@@ -536,6 +536,19 @@ def test_a_user_function_joins_the_graph():
     mg.gradcheck(lambda x: ScaledSquare.apply(x, scale=3.0), [x])
 
 
+def test_an_op_without_a_name_is_called_by_its_class():
+    class Double(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return 2 * a
+
+        @staticmethod
+        def backward(ctx, g):
+            return (2 * g,)
+
+    assert Double.apply(leaf(2))._op == "double"
+
+
 def test_the_engine_unbroadcasts_what_a_backward_returns():
     class AddRow(Function):
         name = "add_row"
