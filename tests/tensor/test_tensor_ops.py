@@ -95,6 +95,25 @@ def test_op_with_several_inputs(name, mg_fn, torch_fn, shapes):
     check_against_torch_and_differences(mg_fn, torch_fn, [values(s, "any", rng) for s in shapes])
 
 
+@SETTINGS
+@given(
+    batch=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, max_side=3),
+    sizes=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    vector=st.sampled_from(["none", "left", "right", "both"]),
+    seed=SEEDS,
+)
+def test_matmul_with_broadcast_batch_dims_and_1d_operands(batch, sizes, vector, seed):
+    m, k, n = sizes
+    a_shape = (k,) if vector in ("left", "both") else (*batch.input_shapes[0], m, k)
+    b_shape = (k,) if vector in ("right", "both") else (*batch.input_shapes[1], k, n)
+    rng = np.random.default_rng(seed)
+    check_against_torch_and_differences(
+        lambda a, b: a @ b,
+        lambda a, b: a @ b,
+        [rng.standard_normal(a_shape), rng.standard_normal(b_shape)],
+    )
+
+
 # ---------------------------------------------------------------- ties and kinks, as PyTorch
 
 
