@@ -359,3 +359,15 @@ def test_a_model_with_batchnorm_buffers_round_trips_through_torch():
     fresh.load_state_dict(theirs.state_dict())
     fresh.eval()
     np.testing.assert_allclose(fresh(Tensor(x)).data, ours(Tensor(x)).data, rtol=1e-12, atol=1e-12)
+
+
+def test_deepcopy_and_pickle_keep_registries_and_attributes_in_step():
+    import copy
+    import pickle
+
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.BatchNorm1d(3), nn.Dropout(0.1, rng=0))
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert clone[0].weight is clone[0]._parameters["weight"]
+        assert list(clone.state_dict()) == list(model.state_dict())
+        clone[0].weight.data += 1  # an independent copy
+        np.testing.assert_allclose(clone[0].weight.data, model[0].weight.data + 1)
