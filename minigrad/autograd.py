@@ -79,30 +79,28 @@ def topological_order(roots: Any | Sequence[Any]) -> list[Any]:
     Iterative depth-first search: an explicit stack instead of recursion, so depth is
     bounded by memory, not by Python's recursion limit. Parents are explored in the
     order the op received them, so the same computation always gives the same order.
-    ``roots`` is one node or a sequence of nodes.
+    ``roots`` is one node or a sequence of nodes. Nodes are kept in a set, so they must
+    hash by identity (Python's default for objects).
     """
     if hasattr(roots, "_prev"):
         roots = (roots,)
     order: list[Any] = []
-    seen: set[int] = set()
+    seen: set[Any] = set()
     for root in roots:
-        if id(root) in seen:
-            continue
-        seen.add(id(root))
-        stack = [(root, iter(root._prev))]
+        stack: list[Any] = [root]
         while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                key = id(parent)
-                if key not in seen:
-                    seen.add(key)
-                    if parent._prev:  # explore it before going on with this node's parents
-                        stack.append((parent, iter(parent._prev)))
-                        break
-                    order.append(parent)  # a leaf is placed at once: no stack round trip
-            else:  # every parent is placed: the node can follow them
-                stack.pop()
+            node = stack.pop()
+            if type(node) is tuple:  # (node,) comes back once all its parents are placed
+                order.append(node[0])
+                continue
+            if node in seen:
+                continue
+            seen.add(node)
+            if not node._prev:  # a leaf: nothing to wait for
                 order.append(node)
+                continue
+            stack.append((node,))
+            stack.extend(node._prev[::-1])  # the first parent on top: explored first
     return order
 
 

@@ -188,7 +188,7 @@ def _result(data: float, op: str, prev: tuple[Any, ...], local: tuple[float, ...
     state = STATE  # thread-local: read each mode once
     if state.anomaly and not math.isfinite(data):
         inputs = ", ".join(f"{p.data!r}" for p in prev)
-        raise AnomalyError(f"{op}: forward produced {data} from inputs ({inputs})")
+        raise AnomalyError(f"{op or 'constant'}: forward produced {data} from inputs ({inputs})")
     out = _new(Value)  # skips __init__'s checks: data is already a float
     out.data = data
     out.grad = 0.0
@@ -207,7 +207,7 @@ def _lift(x: object, op: str) -> Value:
         return x
     if type(x) is not float and (isinstance(x, bool) or not isinstance(x, Real)):
         raise TypeError(f"{op}: unsupported operand types Value and {type(x).__name__} ({x!r})")
-    return Value(x)  # type: ignore[arg-type]
+    return _result(float(x), "", (), ())  # a leaf: no op, no parents
 
 
 def _power(a: float, n: float) -> float:
