@@ -128,10 +128,9 @@ def spread(values: Sequence[float], fmt: str = "{:.3f}") -> str:
     if len(v) == 1:
         return fmt.format(v[0]) + " (1 seed)"
     finite = v[np.isfinite(v)]
-    if len(finite) < len(v):
-        return f"{len(v) - len(finite)} of {len(v)} seeds not finite; " + (
-            spread(finite, fmt) if len(finite) else "none finite"
-        )
+    if len(finite) < len(v):  # e.g. steps to a target never reached (inf)
+        text = f"not finite (inf/nan) in {len(v) - len(finite)} of {len(v)} seeds"
+        return text + (f"; the others: {spread(finite, fmt)}" if len(finite) else "")
     return (
         f"{fmt.format(v.mean())} ± {fmt.format(v.std(ddof=1))} "
         f"({fmt.format(v.min())} .. {fmt.format(v.max())}, {len(v)} seeds)"

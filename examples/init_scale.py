@@ -185,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
             title=f"gradient norms per layer, {name}",
             xticks=layers,
         )
-        ax.legend(loc="best", fontsize=8)
+
+    axes[2].legend(loc="lower left", fontsize=8, title="initial scale (both panels)")
     lo = min(ax.get_ylim()[0] for ax in axes[1:])
     hi = max(ax.get_ylim()[1] for ax in axes[1:])
     for ax in axes[1:]:

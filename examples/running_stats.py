@@ -211,7 +211,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     axes[0].bar(range(len(values)), values, color=colors, edgecolor="black")
     axes[0].set_xticks(range(len(values)), labels, fontsize=7)
     axes[0].set(
-        ylabel="test accuracy", ylim=(0, 1.05), title="eval() (blue) vs batch statistics (orange)"
+        ylabel="test accuracy",
+        xlabel="mode, test batch (eval: running stats; train: the batch's own)",
+        ylim=(0, 1.05),
+        title="eval() (blue) vs batch statistics (orange)",
     )
     palette = ["#440154", "#3b528b", "#21918c", "#e08214"]  # one per momentum
     for k, (momentum, (mean_err, var_err)) in enumerate(curves.items()):

@@ -112,7 +112,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     )
     axes[1].set(xlabel="SGD step", ylabel="hinge loss + L2", title="training loss", yscale="log")
     axes[1].legend(loc="upper right")
-    fig.suptitle("Scalar engine: MLP 2-4-BN-4-BN-1 (ReLU), every number a Value")
+    fig.suptitle(
+        "Scalar engine: a micrograd-style MLP with BatchNorm (2-4-BN-4-BN-1, ReLU) "
+        "separates two moons"
+    )
     common.save(fig, args, "scalar_moons.png")
 
     # one example's graph: its loss in eval mode, backpropagated. The example with the
