@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # same-size views
 
 
 def _check_reduction(op: str, reduction: Any) -> None:
@@ -154,7 +155,7 @@ def _class_indices(op: str, target: Any, x: Tensor) -> np.ndarray:
         )
     classes = x.shape[1]
     # One reduction checks both ends: viewed as unsigned, a negative index is huge.
-    unsigned = t.view(np.dtype(f"u{t.itemsize}")) if t.dtype.kind == "i" else t
+    unsigned = t.view(_UNSIGNED[t.itemsize]) if t.dtype.kind == "i" else t
     if t.size and unsigned.max() >= classes:
         bad = int(t.min()) if t.min() < 0 else int(t.max())
         raise IndexError(
