@@ -192,3 +192,15 @@ def test_loss_modules_call_the_functions():
     assert repr(nn.MSELoss(reduction="sum")) == "MSELoss(reduction='sum')"
     with pytest.raises(ValueError, match="MSELoss: reduction must be"):
         nn.MSELoss(reduction="max")
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.uint8, np.int64])
+def test_cross_entropy_range_check_works_for_every_integer_width(dtype):
+    z = Tensor(rand((3, 4)))
+    ok = np.array([0, 3, 1], dtype=dtype)
+    np.testing.assert_allclose(F.cross_entropy(z, ok).data, F.cross_entropy(z, [0, 3, 1]).data)
+    with pytest.raises(IndexError, match="target 4 is out of range for 4 classes"):
+        F.cross_entropy(z, np.array([0, 4, 1], dtype=dtype))
+    if np.dtype(dtype).kind == "i":
+        with pytest.raises(IndexError, match="target -2 is out of range for 4 classes"):
+            F.cross_entropy(z, np.array([0, -2, 1], dtype=dtype))
