@@ -166,3 +166,19 @@ def test_gallery_flag_copies(tmp_path, monkeypatch, capsys):
     _common.save(fig, args, "line.png")
     assert (tmp_path / "gallery" / "line.png").read_bytes() == (tmp_path / "line.png").read_bytes()
     assert _common.spread([1.0, 2.0, 3.0], "{:.1f}").startswith("2.0 ± 1.0")
+
+
+def test_readme_gallery_pictures_exist():
+    """Every picture the README's examples section shows is committed, and every example
+    script has its entry in the gallery."""
+    root = EXAMPLES.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- section:examples -->")[1].split("<!-- /section:examples -->")[0]
+    pictures = re.findall(r"\((docs/images/examples/[\w.]+\.png)\)", section)
+    assert len(pictures) >= 8
+    for picture in pictures:
+        assert (root / picture).is_file(), f"README shows {picture}, which is not committed"
+    scripts = [p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")]
+    for script in scripts:
+        if script != "run_all.py":
+            assert f"`{script}`" in section, f"{script} is missing from the README gallery"
