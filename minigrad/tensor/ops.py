@@ -21,6 +21,7 @@ from minigrad.tensor.function import Function
 __all__ = [
     "Abs",
     "Add",
+    "Cast",
     "Clip",
     "Div",
     "Exp",
@@ -414,6 +415,20 @@ class Minimum(Function):
         a, b = ctx.saved_arrays
         share_a = (a < b) + 0.5 * (a == b)
         return g * share_a, g * (1 - share_a)
+
+
+class Cast(Function):
+    """out = a converted to ``dtype``;  da = g converted back to a's dtype (by the engine)."""
+
+    name = "cast"
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, dtype: Any) -> np.ndarray:
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        return (g,)  # the engine casts every gradient to its input's dtype
 
 
 class Where(Function):

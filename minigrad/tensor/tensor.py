@@ -138,6 +138,27 @@ class Tensor:
         """The same data, cut from the graph: a new leaf that does not require grad."""
         return Tensor(self.data)
 
+    def astype(self, dtype: Any) -> Tensor:
+        """This tensor converted to ``dtype`` (in the graph: the gradient converts back)."""
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        if self.requires_grad and dtype.kind != "f":
+            raise TypeError(f"astype: a tensor that requires grad cannot become {dtype}")
+        return ops.Cast.apply(self, dtype=dtype)
+
+    def float(self) -> Tensor:
+        """As float32 (PyTorch's ``.float()``)."""
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        """As float64 (PyTorch's ``.double()``)."""
+        return self.astype(np.float64)
+
+    def long(self) -> Tensor:
+        """As int64, outside the graph (PyTorch's ``.long()``, for labels and indices)."""
+        return Tensor(self.data.astype(np.int64))
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf, in place; returns ``self``."""
         if self._prev and not requires_grad:

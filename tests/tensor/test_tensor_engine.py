@@ -249,6 +249,20 @@ def test_like_constructors():
     assert mg.zeros_like(x, requires_grad=True).requires_grad
 
 
+def test_dtype_conversions():
+    x = mg.tensor([1.5, -2.0], requires_grad=True)
+    y = x.double()
+    assert y.dtype == np.float64 and y._op == "cast" and x.float() is x
+    (y * y).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, [3.0, -4.0])
+    accuracy = (mg.tensor([1, 2, 3]) == mg.tensor([1, 0, 3])).float().mean()
+    assert accuracy.dtype == np.float32 and np.isclose(accuracy.item(), 2 / 3)
+    assert x.long().dtype == np.int64 and not x.long().requires_grad
+    with pytest.raises(TypeError, match="astype: a tensor that requires grad cannot become int32"):
+        x.astype(np.int32)
+
+
 def test_integer_tensors_cannot_require_grad():
     with pytest.raises(TypeError, match=r"requires_grad.*int64"):
         mg.tensor([1, 2], requires_grad=True)
