@@ -109,7 +109,7 @@ class Neuron(Module):
     def __call__(self, x: Row) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
-        act = value_sum([*(wi * xi for wi, xi in zip(self.w, x, strict=True)), self.b])
+        act = value_sum([*(wi * xi for wi, xi in zip(self.w, x)), self.b])
         return getattr(act, self.activation)() if self.nonlin else act
 
     def parameters(self) -> list[Value]:
@@ -141,6 +141,9 @@ class Layer(Module):
         ]
 
     def __call__(self, x: Row) -> list[Value]:
+        # Numbers become nodes once here, not once per neuron: the graph shows each
+        # input as one node feeding every neuron (and is smaller).
+        x = [xi if isinstance(xi, Value) else Value(xi) for xi in x]
         return [n(x) for n in self.neurons]
 
     def parameters(self) -> list[Value]:

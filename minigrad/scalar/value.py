@@ -78,7 +78,7 @@ class Value:
     def _backward(self) -> None:
         """The chain rule: each parent receives local derivative x this node's gradient."""
         g = self.grad
-        for parent, local in zip(self._prev, self._local, strict=False):  # equal lengths
+        for parent, local in zip(self._prev, self._local):
             parent.grad += local * g
 
     # ------------------------------------------------------------ arithmetic
@@ -250,7 +250,7 @@ def value_sum(values: Iterable[Value | Number]) -> Value:
 
     Python's ``sum()`` builds a chain of n-1 binary ``+`` nodes; this builds one.
     """
-    items = tuple([_lift(v, "value_sum") for v in values])
+    items = tuple([v if type(v) is Value else _lift(v, "value_sum") for v in values])
     if not items:
         return Value(0.0)
     return _result(math.fsum([v.data for v in items]), "sum", items, (1.0,) * len(items))
