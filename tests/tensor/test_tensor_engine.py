@@ -378,6 +378,8 @@ def test_reshape_to_a_different_size():
         ValueError, match=re.escape("view: cannot reshape (3, 4) (12 elements) into (5, -1)")
     ):
         x.view(5, -1)
+    assert_untouched(x, x.data.copy())
+    np.testing.assert_allclose(x.reshape(2, 6).data.ravel(), x.data.ravel())  # still usable
 
 
 @pytest.mark.parametrize(
