@@ -56,3 +56,21 @@ def test_mlp_with_adam_and_dropout_learns_spirals():
     accuracy, losses = train(model, opt, X, y, 400)
     assert accuracy >= 0.9, accuracy
     assert losses[-1] < 0.3 * losses[0]
+
+
+def test_the_tensor_benchmark_contenders_take_the_same_steps():
+    """benchmarks/tensor.py times three implementations of one step; they must agree."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "tensor.py"
+    spec = importlib.util.spec_from_file_location("tensor_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    steps = bench.build((2, 64, 64, 2), 64)
+    assert set(steps) == {"minigrad", "numpy", "torch"}
+    for _ in range(5):  # later losses agree only if gradients and updates did
+        losses = {name: step() for name, step in steps.items()}
+        np.testing.assert_allclose(losses["minigrad"], losses["numpy"], rtol=1e-5)
+        np.testing.assert_allclose(losses["minigrad"], losses["torch"], rtol=1e-5)
+    assert callable(bench.main)
