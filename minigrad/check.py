@@ -91,7 +91,10 @@ def _weight_for(out: Any, seed: int) -> np.ndarray | None:
 
 
 def numerical_grads(
-    f: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, weight: np.ndarray | None = None
+    f: Callable[..., Any],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    weight: np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """Central-difference gradients of ``sum(weight * f(*inputs))`` with respect to each input."""
     grads = []
@@ -113,7 +116,9 @@ def numerical_grads(
     return grads
 
 
-def analytic_grads(f: Callable[..., Any], inputs: Sequence[Any], weight: np.ndarray | None) -> list[np.ndarray]:
+def analytic_grads(
+    f: Callable[..., Any], inputs: Sequence[Any], weight: np.ndarray | None
+) -> list[np.ndarray]:
     """Gradients of ``sum(weight * f(*inputs))`` by the engine's own backward pass."""
     for x in inputs:
         x.grad = None if isinstance(x.data, np.ndarray) else 0.0
