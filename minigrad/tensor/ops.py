@@ -108,8 +108,8 @@ class Div(Function):
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         b, out = ctx.saved_arrays
         need_a, need_b = ctx.needs_input_grad
-        ga = g / b if need_a else None
-        return ga, (-(ga if ga is not None else g / b) * out if need_b else None)
+        g_over_b = g / b
+        return (g_over_b if need_a else None), (-g_over_b * out if need_b else None)
 
 
 class Neg(Function):
