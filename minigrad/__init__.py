@@ -3,7 +3,8 @@
 Two engines share one graph machinery (``minigrad.autograd``):
 
 * ``Value``: one float per node, micrograd's API (``minigrad.scalar``);
-* ``Tensor``: NumPy arrays, PyTorch's API (``minigrad.tensor``, ``minigrad.nn``, ``minigrad.optim``).
+* ``Tensor``: NumPy arrays, PyTorch's API (``minigrad.tensor``, ``minigrad.nn``,
+  ``minigrad.optim``).
 """
 
 from minigrad import nn, optim
