@@ -112,6 +112,9 @@ class BackwardStep:
 
     ``node`` pushed its gradient ``grad_out`` to its parents; ``contributions`` pairs
     each parent with what it received (its gradient after minus before the visit).
+    The pairs follow ``node._prev`` position by position; a parent the op used twice
+    (``x * x``) appears at both positions, each with the *combined* change, since a
+    before/after snapshot cannot split it: count such a parent once.
     """
 
     __slots__ = ("contributions", "grad_out", "node")
