@@ -188,6 +188,8 @@ def tensor_table(shapes: list[tuple[int, int]], repeats: int, quick: bool) -> No
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the tables. ``argv`` are this script's options (None: none, so a runner that
+    imports ``main`` does not hand over its own command line)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small shapes, few repeats")
     parser.add_argument("--repeats", type=int, default=0, help="rounds per shape (default: auto)")
@@ -205,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         help="'default': glibc as configured; 'steady': a child process whose glibc keeps "
         "freed memory for reuse; 'both' (default): one table each",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)
     if torch is not None and args.torch_threads > 0:
         torch.set_num_threads(args.torch_threads)
     shapes = [(64, 32), (256, 64)] if args.quick else SHAPES
@@ -242,4 +244,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
