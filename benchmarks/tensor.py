@@ -19,9 +19,10 @@ Contenders, in one process on the same data and the same initial weights:
 * NumPy: forward and backward of the same network written out by hand below: the
   floor for any engine that runs on NumPy.
 
-Each round runs every contender for a few steps, in turn (the order rotates from round
-to round), and records the time per step; the table shows the median over rounds, so
-load from other processes falls on all three alike. Before timing, the three
+Each round runs every contender for a few steps, in turn (the order goes through every
+permutation, and each sample starts after 10 ms of quiet), and records the time per
+step; the table shows the median over rounds, so load from other processes falls on
+all three alike. Before timing, the three
 first-step losses are checked to agree.
 """
 
@@ -58,6 +59,7 @@ TARGETS = {  # what the project aims for: minigrad / other
     ("large", "numpy"): 1.1,
 }
 LR = 0.01
+PAUSE = 0.01  # seconds of quiet before each timed sample (see interleaved_medians)
 
 
 def make_data(sizes: tuple[int, ...], batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -186,12 +188,14 @@ def interleaved_medians(
         for _ in range(max(2, per_sample)):
             step()
     samples: dict[str, list[float]] = {name: [] for name in steps}
-    names = list(steps)
+    # Every order of the contenders in turn, and a short untimed pause before each
+    # sample: PyTorch's worker threads keep spinning for a moment after a step and
+    # would otherwise slow down whoever runs right after it.
+    orders = list(itertools.permutations(steps))
     for r in range(rounds):
-        # Rotate who goes first: PyTorch's worker threads keep spinning for a moment
-        # after a step, which would always slow down whoever runs right after it.
-        for name in names[r % len(names) :] + names[: r % len(names)]:
+        for name in orders[r % len(orders)]:
             step = steps[name]
+            time.sleep(PAUSE)
             start = time.perf_counter()
             for _ in range(per_sample):
                 step()
