@@ -34,6 +34,7 @@ import io
 import itertools
 import pstats
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -285,7 +286,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         default=None,
         help="BLAS threads for NumPy (and so minigrad) and PyTorch alike (default: their own)",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)  # an importer's argv is not ours
     if args.threads is not None:
         return _with_threads(args.threads, lambda: _run(args))
     return _run(args)
@@ -322,4 +323,4 @@ def _run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
