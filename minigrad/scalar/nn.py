@@ -109,7 +109,7 @@ class Neuron(Module):
     def __call__(self, x: Row) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
-        act = value_sum([*(wi * xi for wi, xi in zip(self.w, x)), self.b])
+        act = value_sum([*[wi * xi for wi, xi in zip(self.w, x)], self.b])
         return getattr(act, self.activation)() if self.nonlin else act
 
     def parameters(self) -> list[Value]:
