@@ -7,7 +7,7 @@ column by column:
   ``name_scope("batchnorm")``, one nested scope per step; autodiff finds the gradient.
   A column of m values costs about 5m + 6 nodes.
 * ``batch_norm_fused``: one ``ScalarFunction`` node per column (``BatchNormOp``): m
-  inputs plus gamma, beta and eps in, m outputs out, and a backward that computes the
+  inputs plus gamma and beta in (eps a setting), m outputs out, and a backward that computes the
   whole vector-Jacobian product in O(m) with the hand-derived formula.
 
 ``BatchNorm1d`` is the layer: parameters gamma and beta per feature, running
@@ -63,7 +63,7 @@ def batch_norm_composite(
 
 
 class BatchNormOp(ScalarFunction):
-    """Algorithm 1 on one feature as a single op: inputs x_1..x_m, gamma, beta, eps.
+    """Algorithm 1 on one feature as a single op: inputs x_1..x_m, gamma, beta; setting eps.
 
     The forward computes exactly what ``batch_norm_composite`` computes, in the same
     order (so the two agree to the last bit). The backward is the hand derivation in
@@ -73,16 +73,15 @@ class BatchNormOp(ScalarFunction):
         dgamma = sum_i dy_i xhat_i
         dx_i   = gamma / (m sigma) * (m dy_i - dbeta - xhat_i dgamma)
 
-    and, since eps is an input too, its gradient: eps enters only as var + eps, so
-    dL/deps = dL/dvar = -gamma dgamma / (2 sigma^2).
+    eps is a setting, not an input: like PyTorch, nothing differentiates it.
     """
 
     name: ClassVar[str] = "batchnorm"
     fused: ClassVar[bool] = True
 
     @staticmethod
-    def forward(ctx: Any, *inputs: float) -> list[float]:
-        *xs, gamma, beta, eps = inputs
+    def forward(ctx: Any, *inputs: float, eps: float) -> list[float]:
+        *xs, gamma, beta = inputs
         m = len(xs)
         mean = math.fsum(xs) / m
         centered = [x - mean for x in xs]
@@ -101,15 +100,14 @@ class BatchNormOp(ScalarFunction):
         dgamma = math.fsum(g * xh for g, xh in zip(dy, xhat, strict=True))
         k = gamma * inv_std / m
         dx = [k * (m * g - dbeta - xh * dgamma) for g, xh in zip(dy, xhat, strict=True)]
-        deps = -0.5 * gamma * dgamma * inv_std * inv_std
-        return [*dx, dgamma, dbeta, deps]
+        return [*dx, dgamma, dbeta]
 
 
 def batch_norm_fused(
     column: Sequence[Value], gamma: Scalar, beta: Scalar, eps: float = 1e-5, feature: int = 0
 ) -> list[Value]:
     """Algorithm 1 on one feature's m values as one ``BatchNormOp`` node."""
-    outs = BatchNormOp.apply(*column, gamma, beta, eps)
+    outs = BatchNormOp.apply(*column, gamma, beta, eps=eps)
     for i, y in enumerate(outs):
         y.label = f"y[{i},{feature}]"
     return outs

@@ -185,19 +185,21 @@ def _result(data: float, op: str, prev: tuple[Any, ...], local: tuple[float, ...
 
     Under ``no_grad`` the result is a leaf: no parents, no op, nothing kept alive.
     """
-    state = STATE  # thread-local: read each mode once
-    if state.anomaly and not math.isfinite(data):
+    # This thread's modes. Each ``STATE.name`` is a thread-local lookup; the instance
+    # ``__dict__`` of a ``threading.local`` is this thread's own, so fetch it once.
+    state = STATE.__dict__
+    if state["anomaly"] and not math.isfinite(data):
         inputs = ", ".join(f"{p.data!r}" for p in prev)
         raise AnomalyError(f"{op or 'constant'}: forward produced {data} from inputs ({inputs})")
     out = _new(Value)  # skips __init__'s checks: data is already a float
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if state.grad_enabled:
+    if state["grad_enabled"]:
         out._prev, out._local, out._op = prev, local, op
     else:
         out._prev, out._local, out._op = (), (), ""
-    out._scope = state.scope
+    out._scope = state["scope"]
     return out
 
 
@@ -270,12 +272,13 @@ class ScalarFunction:
 
     Subclass it and define two static methods, as with ``torch.autograd.Function``:
 
-    * ``forward(ctx, *xs: float) -> list[float]``: the M outputs; save on ``ctx``
-      whatever the backward needs.
+    * ``forward(ctx, *xs: float, **params) -> list[float]``: the M outputs; save on
+      ``ctx`` whatever the backward needs. ``params`` are settings that are not
+      differentiated (BatchNorm's eps), as in the tensor engine's ``Function``.
     * ``backward(ctx, grads: np.ndarray) -> Sequence[float]``: given dL/d(output) for
       every output, return dL/d(input) for every input (the vector-Jacobian product).
 
-    ``MyOp.apply(*values)`` returns M ``Value`` s. In the graph the op is *one* node
+    ``MyOp.apply(*values, **params)`` returns M ``Value`` s. In the graph the op is *one* node
     (``_OpNode``) between its inputs and its outputs, so its backward runs once, with
     every output's gradient, however many outputs there are.
     """
@@ -283,7 +286,7 @@ class ScalarFunction:
     name: ClassVar[str] = ""
 
     @staticmethod
-    def forward(ctx: Any, *xs: float) -> Sequence[float]:
+    def forward(ctx: Any, *xs: float, **params: Any) -> Sequence[float]:
         raise NotImplementedError
 
     @staticmethod
@@ -291,11 +294,11 @@ class ScalarFunction:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs: Value | Number) -> list[Value]:
+    def apply(cls, *inputs: Value | Number, **params: Any) -> list[Value]:
         name = cls.name or cls.__name__
         values = tuple(_lift(v, name) for v in inputs)
         ctx = _Context()
-        outs = [float(y) for y in cls.forward(ctx, *(v.data for v in values))]
+        outs = [float(y) for y in cls.forward(ctx, *(v.data for v in values), **params)]
         if STATE.anomaly:
             for i, y in enumerate(outs):
                 if not math.isfinite(y):
@@ -303,7 +306,7 @@ class ScalarFunction:
                     raise AnomalyError(f"{name}: forward output {i} is {y} (inputs {inputs_text})")
         if not STATE.grad_enabled:
             return [Value(y) for y in outs]
-        node = _OpNode(cls, ctx, values, len(outs))
+        node = _OpNode(cls, ctx, values, len(outs), params)
         results = []
         for i, y in enumerate(outs):
             out = _FusedOutput(y)
@@ -319,10 +322,18 @@ class _Context:
 class _OpNode:
     """One ``ScalarFunction`` call in the graph: inputs in ``_prev``, outputs' grads in ``grad``."""
 
-    __slots__ = ("_ctx", "_fn", "_grads", "_op", "_prev", "_scope", "label")
+    __slots__ = ("_ctx", "_fn", "_grads", "_op", "_params", "_prev", "_scope", "label")
 
-    def __init__(self, fn: type[ScalarFunction], ctx: Any, inputs: tuple[Value, ...], n_out: int):
+    def __init__(
+        self,
+        fn: type[ScalarFunction],
+        ctx: Any,
+        inputs: tuple[Value, ...],
+        n_out: int,
+        params: dict[str, Any],
+    ):
         self._fn, self._ctx, self._prev = fn, ctx, inputs
+        self._params = params  # the settings forward ran with, so the op can be run again
         self._op = fn.name or fn.__name__
         self._scope = STATE.scope
         self._grads = np.zeros(n_out)  # dL/d(output i), filled in by the outputs

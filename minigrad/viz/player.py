@@ -283,9 +283,7 @@ def _batchnorm_lines(step: Any, parents: list[str], dy: np.ndarray, op_ctx: Any)
             f"- {_p(sum_dy)} - {_p(xhat[i])}·{_p(sum_dy_xhat)}) = {_num(deltas[i])}"
         )
     rest = parents[m:]
-    for p, what, delta in zip(
-        rest, ("dγ = Σ(dy·x̂)", "dβ = Σdy", "dε = -½·γ·Σ(dy·x̂)/σ²"), deltas[m:], strict=False
-    ):
+    for p, what, delta in zip(rest, ("dγ = Σ(dy·x̂)", "dβ = Σdy"), deltas[m:], strict=False):
         lines.append(f"{p}.grad += {what} = {_num(delta)}")
     return lines
 
@@ -577,7 +575,7 @@ def _rerun(node: Any, inputs: list[Any]) -> Any:
     from minigrad.scalar.value import Value, value_sum
 
     if _is_op_node(node):  # a ScalarFunction: its own forward
-        return list(node._fn.forward(types.SimpleNamespace(), *inputs))
+        return list(node._fn.forward(types.SimpleNamespace(), *inputs, **node._params))
     if hasattr(node, "_index") and len(node._prev) == 1 and _is_op_node(node._prev[0]):
         return inputs[0][node._index]
     op = node._op

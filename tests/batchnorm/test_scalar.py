@@ -61,22 +61,21 @@ def test_composite_and_fused_agree_to_float64_rounding(n, c):
 
 
 @pytest.mark.parametrize("impl", ["composite", "fused"])
-def test_gradcheck_including_eps(impl):
+def test_gradcheck(impl):
     n, c = 5, 2
     x, g, b = batch(3, n, c)
     weights = np.random.default_rng(4).standard_normal((n, c))
     normalize = IMPLS[impl]
 
     def loss(*flat):
-        xs, gs, bs, eps = flat[: n * c], flat[n * c : n * c + c], flat[n * c + c : -1], flat[-1]
+        xs, gs, bs = flat[: n * c], flat[n * c : n * c + c], flat[n * c + c :]
         total = []
         for j in range(c):
-            col = normalize([xs[i * c + j] for i in range(n)], gs[j], bs[j], eps, j)
+            col = normalize([xs[i * c + j] for i in range(n)], gs[j], bs[j], 1e-3, j)
             total += [y * float(weights[i, j]) for i, y in enumerate(col)]
         return value_sum(total)
 
     inputs = [Value(float(v)) for v in x.ravel()] + [Value(float(v)) for v in (*g, *b)]
-    inputs.append(Value(1e-3))  # eps as a leaf: its gradient is dL/dvar
     report = gradcheck(loss, inputs, atol=1e-7, rtol=1e-5)
     assert report.max_abs_error < 1e-7
 
@@ -107,7 +106,7 @@ def test_fused_is_one_op_per_feature_with_n_outputs():
     flat = [v for row in out for v in row]
     ops = [n for n in topological_order(flat) if isinstance(n, _OpNode)]
     assert len(ops) == 2 and all(op._op == BatchNormOp.name for op in ops)
-    assert all(len(op.grad) == 4 and len(op._prev) == 4 + 3 for op in ops)
+    assert all(len(op.grad) == 4 and len(op._prev) == 4 + 2 for op in ops)  # x's, gamma, beta
     composite = by_columns(batch_norm_composite)(rows, gs, bs)
     scopes = {n._scope for n in topological_order([v for row in composite for v in row])}
     assert {("batchnorm", s) for s in ("mean", "variance", "normalize", "scale_shift")} <= scopes

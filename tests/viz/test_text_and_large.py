@@ -48,7 +48,7 @@ def test_print_graph_of_tensors_and_fused_ops():
     text = format_graph(s)
     assert "n0 t  (1, 2) float32  data [[1, 2]]  grad [[2, 2]]  leaf" in text
     ys = batch_norm_fused([Value(1.0), Value(3.0)], Value(1.0), Value(0.0))
-    assert "[batchnorm] fused op: 5 inputs, 2 outputs" in format_graph(ys)
+    assert "[batchnorm] fused op: 4 inputs, 2 outputs" in format_graph(ys)  # 2 x, gamma, beta
 
 
 def test_side_by_side_holds_both_graphs_with_titles():
