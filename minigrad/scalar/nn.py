@@ -39,7 +39,8 @@ from minigrad.scalar.value import Value, value_sum
 
 __all__ = ["MLP", "Activation", "BatchNorm1d", "Layer", "Module", "Neuron"]
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
+ACTIVATION_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}  # as reprs show them
+ACTIVATIONS = tuple(ACTIVATION_NAMES)
 
 Row = Sequence[Value | float]
 
@@ -109,16 +110,15 @@ class Neuron(Module):
     def __call__(self, x: Row) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
-        act = value_sum([*[wi * xi for wi, xi in zip(self.w, x)], self.b])
+        products = [wi * xi for wi, xi in zip(self.w, x)]
+        act = value_sum([*products, self.b])  # w . x + b as one node
         return getattr(act, self.activation)() if self.nonlin else act
 
     def parameters(self) -> list[Value]:
         return [*self.w, self.b]
 
     def __repr__(self) -> str:
-        kind = self.activation.capitalize() if self.nonlin else "Linear"
-        if kind == "Relu":
-            kind = "ReLU"
+        kind = ACTIVATION_NAMES[self.activation] if self.nonlin else "Linear"
         return f"{kind}Neuron({len(self.w)})"
 
 
