@@ -90,17 +90,19 @@ def topological_order(roots: Any | Sequence[Any]) -> list[Any]:
         stack: list[Any] = [root]
         while stack:
             node = stack.pop()
-            if type(node) is tuple:  # (node,) comes back once all its parents are placed
-                order.append(node[0])
+            if node is None:  # the marker: every parent of the node below it is placed
+                order.append(stack.pop())
                 continue
             if node in seen:
                 continue
             seen.add(node)
-            if not node._prev:  # a leaf: nothing to wait for
+            parents = node._prev
+            if not parents:  # a leaf: nothing to wait for
                 order.append(node)
                 continue
-            stack.append((node,))
-            stack.extend(node._prev[::-1])  # the first parent on top: explored first
+            stack.append(node)
+            stack.append(None)
+            stack.extend(parents[::-1])  # the first parent on top: explored first
     return order
 
 

@@ -76,8 +76,16 @@ class Value:
         return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
 
     def _backward(self) -> None:
-        """The chain rule: each parent receives local derivative x this node's gradient."""
+        """The chain rule: each parent receives local derivative x this node's gradient.
+
+        A node whose gradient is exactly zero (behind a ReLU that is off, say: in a ReLU
+        MLP over half the nodes) adds nothing to its parents, so it skips the loop. The
+        one difference this makes: a local derivative that is inf or NaN times a zero
+        gradient adds 0 here, where IEEE arithmetic (and PyTorch) would give NaN.
+        """
         g = self.grad
+        if g == 0.0:
+            return
         for parent, local in zip(self._prev, self._local):
             parent.grad += local * g
 

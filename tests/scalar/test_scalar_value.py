@@ -190,6 +190,14 @@ def test_second_backward_doubles_leaf_grads_and_not_intermediates():
     assert a.grad == 0.0 and b.grad == 0.0
 
 
+def test_zero_gradient_pushes_nothing_even_through_an_infinite_local_derivative():
+    a, b = Value(0.0), Value(-1.0)
+    root = (a**0.5) * b.relu()  # relu is off: the sqrt node's gradient is exactly 0
+    root.backward()
+    assert a.grad == 0.0  # IEEE (and PyTorch) would make 0 * inf = nan here; documented
+    assert b.grad == 0.0 and root._prev[0].grad == 0.0
+
+
 def test_backward_seed_scales_gradients():
     a = Value(2.0)
     (a * a).backward(3.0)
