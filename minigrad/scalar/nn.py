@@ -34,6 +34,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from minigrad.autograd import name_scope
 from minigrad.batchnorm.scalar import BatchNorm1d  # the scalar BatchNorm, a batch layer
 from minigrad.scalar.value import Value, value_sum
 
@@ -205,13 +206,16 @@ class MLP(Module):
                 self.layers.append(norm(sizes[i + 1]))
                 self.layers.append(Activation(activation))
         self._has_batch_layers = any(not isinstance(layer, Module) for layer in self.layers)
+        # Each layer's nodes get a name scope, so a drawing can box (or collapse) a layer.
+        self._scopes = [f"layer {i}: {type(layer).__name__}" for i, layer in enumerate(self.layers)]
 
     def __call__(self, x: Row) -> Value | list[Value]:
         if self._has_batch_layers:  # a norm layer needs a batch: run a batch of one
             return self.forward_batch([x])[0]
         out: Any = x
-        for layer in self.layers:
-            out = layer(out)
+        for layer, scope in zip(self.layers, self._scopes):
+            with name_scope(scope):
+                out = layer(out)
         return out[0] if len(out) == 1 else out
 
     def forward_batch(self, rows: Sequence[Row]) -> list[Any]:
@@ -220,8 +224,9 @@ class MLP(Module):
         Per-example layers map row by row; batch layers (``norm``) see the whole batch.
         """
         batch: list[Any] = list(rows)
-        for layer in self.layers:
-            batch = layer.forward_batch(batch) if isinstance(layer, Module) else layer(batch)
+        for layer, scope in zip(self.layers, self._scopes):
+            with name_scope(scope):
+                batch = layer.forward_batch(batch) if isinstance(layer, Module) else layer(batch)
         return [row[0] if len(row) == 1 else row for row in batch]
 
     def parameters(self) -> list[Value]:

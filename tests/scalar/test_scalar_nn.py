@@ -144,3 +144,15 @@ def test_mlp_learns_two_moons():
         predictions = np.array([model(row).data > 0 for row in rows])
     accuracy = float((predictions == (y == 1)).mean())
     assert accuracy >= 0.95, accuracy
+
+
+def test_each_layer_is_a_name_scope_so_a_big_mlp_graph_collapses():
+    model = MLP(2, [16, 16, 1], seed=0)
+    X, _ = make_moons(24, noise=0.1, seed=0)
+    loss = mg.value_sum(model(list(map(float, row))).relu() for row in X)
+    order = mg.topological_order(loss)
+    scopes = {n._scope for n in order}
+    assert {("layer 0: Layer",), ("layer 1: Layer",), ("layer 2: Layer",)} <= scopes
+    assert len(order) > 5000  # too many to draw one by one, so the drawing collapses layers
+    source = mg.draw_graph(loss).source
+    assert "layer 1: Layer" in source and source.count("->") < 200
