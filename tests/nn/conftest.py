@@ -1,23 +1,4 @@
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).parent))  # helpers_nn, next to the tests
-
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    """One BLAS thread per test process.
-
-    The suite runs on 2 cores with 2 pytest workers; a multi-threaded OpenBLAS in each
-    worker then spins against the other, and a (300, 64) @ (64, 64) product measured
-    26 ms instead of 0.3 ms. Our matrices are small: one thread is the right size.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # without it, tests still pass, only slower
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield

@@ -1,3 +1,5 @@
+"""Settings for the whole suite."""
+
 import pytest
 
 
