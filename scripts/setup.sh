@@ -17,7 +17,12 @@ stamp=".venv/.minigrad-installed-$(cat pyproject.toml | cksum | cut -d' ' -f1)-$
 if [ ! -f "$stamp" ]; then
   echo "setting up .venv with minigrad[$EXTRAS] ..."
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/python -m pip install -q -e ".[$EXTRAS]"
+  # pip's and setuptools' chatter goes to a log, shown only if the install fails
+  if ! .venv/bin/python -m pip install -q -e ".[$EXTRAS]" > .venv/pip-install.log 2>&1; then
+    cat .venv/pip-install.log >&2
+    echo "pip install of minigrad[$EXTRAS] failed (log above)" >&2
+    exit 1
+  fi
   rm -f .venv/.minigrad-installed-*
   touch "$stamp"
 fi
