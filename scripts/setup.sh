@@ -13,7 +13,8 @@ fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 
 # Reinstall only when pyproject.toml or the extras change.
-stamp=".venv/.minigrad-installed-$(cat pyproject.toml | cksum | cut -d' ' -f1)-${EXTRAS// /}"
+hash="$(cksum < pyproject.toml | cut -d' ' -f1)"
+stamp=".venv/.minigrad-installed-$hash-${EXTRAS// /}"
 if [ ! -f "$stamp" ]; then
   echo "setting up .venv with minigrad[$EXTRAS] ..."
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
@@ -23,7 +24,8 @@ if [ ! -f "$stamp" ]; then
     echo "pip install of minigrad[$EXTRAS] failed (log above)" >&2
     exit 1
   fi
-  rm -f .venv/.minigrad-installed-*
+  # stamps of an older pyproject.toml are stale; other extras' stamps of this one stay
+  find .venv -maxdepth 1 -name '.minigrad-installed-*' ! -name ".minigrad-installed-$hash-*" -delete
   touch "$stamp"
 fi
 
