@@ -27,6 +27,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
+from minigrad.autograd import name_scope
 from minigrad.tensor import Tensor
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "Sequential"]
@@ -455,8 +456,10 @@ class Sequential(Module):
             self.add_module(str(index), module)
 
     def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
-            x = module(x)
+        # Each child's nodes get a name scope ("0: Linear"), so a drawing boxes each layer.
+        for name, module in self._modules.items():
+            with name_scope(f"{name}: {type(module).__name__}"):
+                x = module(x)
         return x
 
     def __len__(self) -> int:

@@ -220,9 +220,10 @@ def scope_label(path: tuple[str, ...], count: int, op_counts: dict[str, int]) ->
     """A collapsed scope: its path, how many nodes it hides and its most common ops."""
     common = sorted(op_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:4]
     ops = ", ".join(f"{n:,} {op}" for op, n in common)
+    collapsed = f"{count:,} {'node' if count == 1 else 'nodes'} collapsed"
     rows = [
         f"<TD><B>{escape('/'.join(path))}</B></TD>",
-        f"<TD>{_small(escape(f'{count:,} nodes collapsed'))}</TD>",
+        f"<TD>{_small(escape(collapsed))}</TD>",
     ]
     if ops:
         rows.append(f"<TD>{_small(escape(ops))}</TD>")

@@ -371,3 +371,13 @@ def test_deepcopy_and_pickle_keep_registries_and_attributes_in_step():
         assert list(clone.state_dict()) == list(model.state_dict())
         clone[0].weight.data += 1  # an independent copy
         np.testing.assert_allclose(clone[0].weight.data, model[0].weight.data + 1)
+
+
+def test_sequential_gives_each_child_a_name_scope_for_drawings():
+    import minigrad as mg
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    out = model(mg.tensor(np.ones((4, 2), dtype=np.float32))).sum()
+    scopes = {node._scope for node in mg.topological_order(out)}
+    assert {("0: Linear",), ("1: ReLU",), ("2: Linear",)} <= scopes
+    assert "cluster" in mg.draw_graph(out).source and "1: ReLU" in mg.draw_graph(out).source
