@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import no_grad, record_backward, topological_order
+from minigrad.viz.labels import number
 
 __all__ = [
     "EXAMPLES",
@@ -68,12 +69,7 @@ MAX_NODES = 2000
 
 
 def _num(x: float) -> str:
-    x = float(x)
-    if x == 0.0:
-        return "0"
-    if not math.isfinite(x):
-        return str(x)
-    return f"{x:.{DIGITS}g}"
+    return number(x, DIGITS)
 
 
 def _p(x: float) -> str:
