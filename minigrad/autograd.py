@@ -43,6 +43,7 @@ __all__ = [
     "current_scope",
     "detect_anomaly",
     "enable_grad",
+    "grad",
     "is_grad_enabled",
     "name_scope",
     "no_grad",
@@ -106,6 +107,106 @@ def topological_order(roots: Any | Sequence[Any]) -> list[Any]:
     return order
 
 
+# ---------------------------------------------------------------- gradients as values
+
+
+def grad(
+    outputs: Any | Sequence[Any],
+    inputs: Any | Sequence[Any],
+    grad_outputs: Any | Sequence[Any] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """d(outputs)/d(inputs), returned instead of written into ``.grad`` (``torch.autograd.grad``).
+
+    ``outputs`` and ``inputs`` are nodes of one engine (``Value`` s or ``Tensor`` s), one
+    or a sequence. ``grad_outputs`` are dL/d(output), required for an output with more
+    than one element (default 1). With ``create_graph=True`` the returned gradients are
+    nodes of a new graph, which can be differentiated again, to any order; that graph
+    is kept alive by default (``retain_graph`` defaults to ``create_graph``). An input
+    that the outputs do not depend on is an error unless ``allow_unused=True`` (then
+    its gradient is None).
+
+    Nothing observable changes: every ``.grad`` is as it was before the call. (The walk
+    uses the nodes' ``.grad`` slots, as ``backward()`` does, and puts them back.)
+    """
+    outs = _as_nodes(outputs, "outputs")
+    ins = _as_nodes(inputs, "inputs")
+    engine = _engine(outs + ins)
+    if grad_outputs is None:
+        seeds: list[Any] = [None] * len(outs)
+    else:
+        seeds = list(grad_outputs) if isinstance(grad_outputs, list | tuple) else [grad_outputs]
+        if len(seeds) != len(outs):
+            raise ValueError(
+                f"grad: {len(seeds)} grad_outputs for {len(outs)} outputs; give one per output"
+            )
+    # Validate everything before touching any node.
+    seeds = [engine._grad_seed(o, g, create_graph) for o, g in zip(outs, seeds, strict=True)]
+    order = topological_order(outs)
+    reached = set(order)
+    for i, x in enumerate(ins):
+        engine._check_grad_input(x, i)
+        if x not in reached and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} ({_describe(x)}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+    engine._check_graph(order)
+    check_differentiable(order)
+    keep = create_graph if retain_graph is None else retain_graph
+
+    saved = [n.grad for n in order]
+    try:
+        for node in order:
+            node.grad = engine._zero_grad
+        for out, seed in zip(outs, seeds, strict=True):
+            out.grad = seed if engine._is_zero(out.grad) else out.grad + seed
+        run_backward(order, create_graph=create_graph)
+        results = tuple(
+            engine._grad_result(x.grad, create_graph) if x in reached else None for x in ins
+        )
+    finally:
+        for node, g in zip(order, saved, strict=True):
+            node.grad = g
+    if not allow_unused and any(r is None for r in results):
+        i = next(i for i, r in enumerate(results) if r is None)
+        raise RuntimeError(
+            f"grad: input {i} ({_describe(ins[i])}) received no gradient from the outputs; "
+            "pass allow_unused=True to get None for it"
+        )
+    if not keep:
+        engine._release(order)
+    return results
+
+
+def _as_nodes(x: Any, what: str) -> tuple[Any, ...]:
+    nodes = tuple(x) if isinstance(x, list | tuple) else (x,)
+    if not nodes:
+        raise ValueError(f"grad: {what} is empty")
+    for i, n in enumerate(nodes):
+        if not hasattr(n, "_prev"):
+            raise TypeError(f"grad: {what}[{i}] is a {type(n).__name__}, not a Value or a Tensor")
+    return nodes
+
+
+def _engine(nodes: tuple[Any, ...]) -> Any:
+    """The node class of the engine all ``nodes`` belong to (a Value or a Tensor)."""
+    kinds = {getattr(type(n), "_engine", type(n)) for n in nodes}
+    if len(kinds) != 1:
+        names = sorted(k.__name__ for k in kinds)
+        raise TypeError(f"grad: outputs and inputs mix engines ({', '.join(names)})")
+    return kinds.pop()
+
+
+def _describe(x: Any) -> str:
+    label = getattr(x, "label", "")
+    shape = getattr(x, "shape", None)
+    kind = type(x).__name__
+    return f"{kind} {label!r}" if label else f"{kind} of shape {shape}" if shape else kind
+
+
 # ---------------------------------------------------------------- backward driver
 
 
@@ -132,13 +233,19 @@ class BackwardStep:
         )
 
 
-def run_backward(order: list[Any]) -> None:
+def run_backward(order: list[Any], create_graph: bool = False) -> None:
     """Visit ``order`` (a topological order) from the last node to the first.
 
     Each node pushes its gradient to its parents (``node._backward()``). A node is
     visited only after every node that uses it, so its gradient is complete by then.
+    With ``create_graph`` each node runs ``_backward_graph()`` instead: the same chain
+    rule built from ops, so the gradients are nodes of a new graph. Those nodes are
+    made inside a name scope ``backward of <op>, step k``, so a drawing boxes them.
     """
     recorder, anomaly = STATE.recorder, STATE.anomaly
+    if create_graph:
+        _run_backward_graph(order)
+        return
     if recorder is None and not anomaly:
         for node in reversed(order):
             if node._prev:
@@ -156,6 +263,64 @@ def run_backward(order: list[Any]) -> None:
                 (p, _grad_difference(p.grad, b)) for p, b in zip(node._prev, before, strict=True)
             ]
             recorder.append(BackwardStep(node, _copy_grad(node.grad), contributions))
+
+
+def _run_backward_graph(order: list[Any]) -> None:
+    recorder, anomaly = STATE.recorder, STATE.anomaly
+    with _GradMode(True):  # the backward's ops must build a graph, even inside no_grad
+        for k, node in enumerate(reversed(order), start=1):
+            if not node._prev:
+                continue
+            before = [_copy_grad(p.grad) for p in node._prev] if recorder is not None else []
+            with name_scope(f"backward of {node._op or 'op'}, step {k}"):
+                node._backward_graph()
+            if anomaly:
+                _check_backward(node)
+            if recorder is not None:
+                contributions = [
+                    (p, _grad_difference(p.grad, b))
+                    for p, b in zip(node._prev, before, strict=True)
+                ]
+                recorder.append(BackwardStep(node, _copy_grad(node.grad), contributions))
+
+
+class NotDifferentiable(str):
+    """The op name of a gradient node that an op's backward computed as plain numbers.
+
+    An op whose backward is written with plain numbers cannot be differentiated again.
+    Under ``create_graph`` the gradients it gives are nodes named with this class; a
+    backward that would pass through them raises (``check_differentiable``), naming the
+    op, before anything is written, instead of treating its saved numbers as constants:
+    the classic silent bug of higher-order gradients.
+    """
+
+    made = 0  # how many were ever made (any thread): none made, nothing to look for
+
+    def __new__(cls, name: str) -> NotDifferentiable:
+        NotDifferentiable.made += 1
+        return super().__new__(cls, name)
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self}: this gradient was computed by a backward written with plain numbers, "
+            "so it cannot be differentiated again. To differentiate twice, write the op's "
+            "backward with operations on graph nodes (a Function with "
+            "differentiable_backward = True) or build it from built-in ops"
+        )
+
+
+def check_differentiable(order: list[Any], create_graph: bool = False) -> None:
+    """Raise, before any gradient is written, if a backward over ``order`` would pass
+    through a gradient that was made without a graph (see ``not_differentiable``)."""
+    if not NotDifferentiable.made:
+        return
+    for node in order:
+        op = node._op
+        if node._prev and isinstance(op, NotDifferentiable):
+            raise RuntimeError(op.message)
+        if node._prev and isinstance(getattr(op, "refuses", None), NotDifferentiable):
+            raise RuntimeError(op.refuses.message)
 
 
 def _check_backward(node: Any) -> None:

@@ -21,15 +21,23 @@ BatchNorm over a batch) is a ``ScalarFunction``: one node in the graph, one back
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad.autograd import STATE, AnomalyError, run_backward, topological_order
+from minigrad.autograd import (
+    STATE,
+    AnomalyError,
+    NotDifferentiable,
+    check_differentiable,
+    run_backward,
+    topological_order,
+)
+from minigrad.formula import Formula, Symbol
 
-__all__ = ["ScalarFunction", "Value", "value_sum", "zero_grad"]
+__all__ = ["Op", "ScalarFunction", "Value", "value_sum", "zero_grad"]
 
 Number = int | float
 
@@ -40,6 +48,52 @@ def _check_number(x: object, who: str) -> float:
     if isinstance(x, bool) or not isinstance(x, Real):
         raise TypeError(f"{who}: expected a real number, got {type(x).__name__} {x!r}")
     return float(x)
+
+
+class Op(str):
+    """A scalar op: its name (this string) and its local derivatives, written once.
+
+    ``local(*inputs, out)`` returns d(out)/d(input) for each input. It uses only
+    ``+ - * /`` and the helpers ``step``, ``power`` and ``ln_or_zero``, so the one line
+    is read three ways: on floats it gives the numbers the first-order backward needs,
+    on ``Value`` s it builds the derivative as graph nodes (``create_graph=True``), and
+    on ``Symbol`` s it writes the formula the player shows.
+    """
+
+    local: Callable[..., tuple[Any, ...]]
+
+    def __new__(cls, name: str, local: Callable[..., tuple[Any, ...]]) -> Op:
+        op = super().__new__(cls, name)
+        op.local = local
+        return op
+
+
+# fmt: off
+# The table of derivatives: d(out)/d(input) for each input, from the inputs and the output.
+ADD     = Op("+",       lambda a, b, out: (1, 1))
+SUB     = Op("-",       lambda a, b, out: (1, -1))
+MUL     = Op("*",       lambda a, b, out: (b, a))
+DIV     = Op("/",       lambda a, b, out: (1 / b, -out / b))   # -a/b² as -out/b: no b·b underflow
+NEG     = Op("neg",     lambda a, out: (-1,))
+RELU    = Op("relu",    lambda a, out: (step(a),))
+TANH    = Op("tanh",    lambda a, out: (1 - out * out,))
+SIGMOID = Op("sigmoid", lambda a, out: (out * (1 - out),))
+EXP     = Op("exp",     lambda a, out: (out,))
+LOG     = Op("log",     lambda a, out: (1 / a,))
+POW     = Op("**",      lambda a, b, out: (b * power(a, b - 1), out * ln_or_zero(a)))
+SUM     = Op("sum",     lambda *inputs: (1,) * (len(inputs) - 1))
+# fmt: on
+
+
+def _power_op(n: float) -> Op:
+    """``a ** n`` for a fixed number n: d/da = n a^(n-1) (an Op per exponent, cached)."""
+    op = _POWER_OPS.get(n)
+    if op is None:
+        op = _POWER_OPS[n] = Op(f"**{n:g}", lambda a, out: (n * power(a, n - 1) if n else 0,))
+    return op
+
+
+_POWER_OPS: dict[float, Op] = {}
 
 
 class Value:
@@ -58,22 +112,24 @@ class Value:
     NumPy and PyTorch.
     """
 
-    __slots__ = ("_local", "_op", "_prev", "_scope", "data", "grad", "label")
+    __slots__ = ("_op", "_prev", "_scope", "data", "grad", "label")
+    _engine: ClassVar[type] = None  # type: ignore[assignment]  # set below: Value
+    _zero_grad: ClassVar[float] = 0.0
 
     def __init__(self, data: Number, label: str = "") -> None:
         self.data = _check_number(data, "Value")
         if STATE.anomaly and not math.isfinite(self.data):
             raise AnomalyError(f"Value: data is {self.data} (detect_anomaly is on)")
-        self.grad = 0.0
+        self.grad: Any = 0.0
         self.label = label
         self._prev: tuple[Any, ...] = ()
-        self._local: tuple[float, ...] = ()
-        self._op = ""
+        self._op: str = ""
         self._scope = STATE.scope
 
     def __repr__(self) -> str:
         name = f"{self.label!r}, " if self.label else ""
-        return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
+        grad = self.grad if isinstance(self.grad, Value) else f"{self.grad:.6g}"
+        return f"Value({name}data={self.data:.6g}, grad={grad})"
 
     def _backward(self) -> None:
         """The chain rule: each parent receives local derivative x this node's gradient.
@@ -86,43 +142,96 @@ class Value:
         g = self.grad
         if g == 0.0:
             return
-        for parent, local in zip(self._prev, self._local):
-            parent.grad += local * g
+        parents, local = self._prev, self._op.local  # type: ignore[attr-defined]
+        # One and two inputs (every op but sum) unrolled: the same rule, without a loop.
+        if len(parents) == 1:
+            (a,) = parents
+            (da,) = local(a.data, self.data)
+            a.grad += da * g
+        elif len(parents) == 2:
+            a, b = parents
+            da, db = local(a.data, b.data, self.data)
+            a.grad += da * g
+            b.grad += db * g
+        else:
+            for parent, d in zip(parents, local(*[p.data for p in parents], self.data)):
+                parent.grad += d * g
+
+    def _backward_graph(self) -> None:
+        """The same chain rule with the derivatives built from ops (``create_graph=True``):
+        the local derivatives are evaluated on the nodes themselves, so the gradients are
+        ``Value`` s in a graph of their own, which can be differentiated again."""
+        g = self.grad
+        if isinstance(g, float) and g == 0.0:
+            return
+        parents = self._prev
+        local = self._op.local(*parents, self)  # type: ignore[attr-defined]
+        for parent, d in zip(parents, local):
+            if isinstance(d, int | float):  # a constant: 1·g is g, 0·g adds nothing
+                if d == 0:
+                    continue
+                term = g if d == 1 else -g if d == -1 else d * g
+            else:
+                term = d * g
+            parent.grad = term if _is_zero(parent.grad) else parent.grad + term
+
+    def local_derivatives(self) -> tuple[float, ...]:
+        """d(self)/d(parent) for each parent, as numbers (empty for a leaf)."""
+        if not self._prev or not isinstance(self._op, Op):
+            return ()
+        local = self._op.local(*[p.data for p in self._prev], self.data)
+        return tuple(float(d) for d in local)
+
+    def _formula(self) -> Formula | None:
+        """This node's backward as text, with the numbers of this call (for the player)."""
+        op, parents = self._op, self._prev
+        if not parents or not isinstance(op, Op):
+            return None
+        code = op.local.__code__
+        names = list(code.co_varnames[: code.co_argcount - 1])  # the last is ``out``
+        if len(names) != len(parents):  # ``*inputs``: x1, x2, ...
+            names = [f"x{i + 1}" for i in range(len(parents))]
+        symbols = [Symbol(n, p.data) for n, p in zip(names, parents)]
+        local = op.local(*symbols, Symbol("out", self.data))
+        lines = tuple(
+            f"{n}.grad += out.grad" + ("" if _number_is(d, 1) else f" · {_text(d)}")
+            for n, d in zip(names, local)
+        )
+        values = {n: p.data for n, p in zip(names, parents)}
+        values["out"], values["out.grad"] = self.data, _as_float(self.grad)
+        return Formula(lines, values)
 
     # ------------------------------------------------------------ arithmetic
-    # Each op: forward value, op name, inputs, local derivatives d(out)/d(input).
+    # Each op: its forward value; its local derivatives are in the table above.
 
     def __add__(self, other: Value | Number) -> Value:
         other = _lift(other, "+")
-        return _result(self.data + other.data, "+", (self, other), (1.0, 1.0))
+        return _result(self.data + other.data, ADD, (self, other))
 
     def __sub__(self, other: Value | Number) -> Value:
         other = _lift(other, "-")
-        return _result(self.data - other.data, "-", (self, other), (1.0, -1.0))
+        return _result(self.data - other.data, SUB, (self, other))
 
     def __mul__(self, other: Value | Number) -> Value:
         other = _lift(other, "*")
-        return _result(self.data * other.data, "*", (self, other), (other.data, self.data))
+        return _result(self.data * other.data, MUL, (self, other))
 
     def __truediv__(self, other: Value | Number) -> Value:
         other = _lift(other, "/")
         a, b = self.data, other.data
         if b == 0.0:
             raise ZeroDivisionError(f"/: division by zero ({a!r} / {b!r})")
-        q = a / b
-        return _result(q, "/", (self, other), (1.0 / b, -q / b))  # -a/b^2, without b*b underflow
+        return _result(a / b, DIV, (self, other))
 
     def __pow__(self, other: Value | Number) -> Value:
         if isinstance(other, Value):
             return _pow_value(self, other)
         n = _check_number(other, "**")
-        a = self.data
-        _check_pow_domain(a, n)
-        local = n * _power(a, n - 1) if n != 0 else 0.0  # inf for x**0.5 at 0, as in PyTorch
-        return _result(_power(a, n), f"**{n:g}", (self,), (local,))
+        _check_pow_domain(self.data, n)
+        return _result(_power(self.data, n), _power_op(n), (self,))
 
     def __neg__(self) -> Value:
-        return _result(-self.data, "neg", (self,), (-1.0,))
+        return _result(-self.data, NEG, (self,))
 
     # Reflected forms, so numbers may stand on the left: 2 * x, 1 - x, 1 / x, 2 ** x.
     def __radd__(self, other: Number) -> Value:
@@ -144,52 +253,84 @@ class Value:
 
     def relu(self) -> Value:
         x = self.data
-        return _result(0.0 if x <= 0 else x, "relu", (self,), (1.0 if x > 0 else 0.0,))
+        return _result(0.0 if x <= 0 else x, RELU, (self,))
 
     def tanh(self) -> Value:
-        t = math.tanh(self.data)
-        return _result(t, "tanh", (self,), (1.0 - t * t,))
+        return _result(math.tanh(self.data), TANH, (self,))
 
     def sigmoid(self) -> Value:
         x = self.data
         # Two forms of 1/(1+e^-x), each exp'ing a non-positive number, so neither overflows.
         s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-        return _result(s, "sigmoid", (self,), (s * (1.0 - s),))
+        return _result(s, SIGMOID, (self,))
 
     def exp(self) -> Value:
         x = self.data
         e = math.inf if x > 709.78 else math.exp(x)  # past 709.78 a float overflows, as in NumPy
-        return _result(e, "exp", (self,), (e,))
+        return _result(e, EXP, (self,))
 
     def log(self) -> Value:
         x = self.data
         if not x > 0:
             raise ValueError(f"log: input must be positive, got {x!r}")
-        return _result(math.log(x), "log", (self,), (1.0 / x,))
+        return _result(math.log(x), LOG, (self,))
 
     # ------------------------------------------------------------ backward
 
-    def backward(self, grad: Number = 1.0) -> None:
+    def backward(self, grad: Number = 1.0, *, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every node this value was computed from: d(self)/d(node).
 
         Like micrograd and PyTorch, gradients *accumulate*: a second ``backward()``
         adds to the leaves' ``.grad`` (zero them with ``zero_grad(params)`` between
         steps). Gradients of intermediate nodes are recomputed from zero on each pass.
+
+        With ``create_graph=True`` (as in PyTorch) every ``.grad`` becomes a ``Value``
+        whose graph computes it, so a gradient can be differentiated again; the nodes
+        that backward built are drawn in boxes named ``backward of <op>``.
+        ``minigrad.grad`` does the same without touching ``.grad``.
         """
-        seed = _check_number(grad, "backward")
+        seed = Value._grad_seed(self, grad, create_graph)
         order = topological_order(self)
+        check_differentiable(order)
         for node in order:
             if node._prev:  # an intermediate: its gradient is this pass's alone
                 node.grad = 0.0
-        self.grad += seed
-        run_backward(order)
+        self.grad = seed if _is_zero(self.grad) else self.grad + seed
+        run_backward(order, create_graph=create_graph)
+
+    # What ``minigrad.grad`` asks of an engine (see ``minigrad.autograd.grad``).
+    @staticmethod
+    def _grad_seed(out: Value, grad: Any, create_graph: bool) -> Any:
+        seed = 1.0 if grad is None else _check_number(_as_float(grad), "backward")
+        return Value(seed) if create_graph else seed
+
+    @staticmethod
+    def _is_zero(g: Any) -> bool:
+        return _is_zero(g)
+
+    @staticmethod
+    def _grad_result(g: Any, create_graph: bool) -> Value:
+        return g if isinstance(g, Value) and create_graph else Value(_as_float(g))
+
+    @staticmethod
+    def _check_grad_input(x: Value, i: int) -> None:
+        pass  # every Value is differentiable
+
+    @staticmethod
+    def _check_graph(order: list[Any]) -> None:
+        pass  # the scalar engine keeps no arrays to free
+
+    @staticmethod
+    def _release(order: list[Any]) -> None:
+        pass
 
 
+Value._engine = Value
 _new = object.__new__
 
 
-def _result(data: float, op: str, prev: tuple[Any, ...], local: tuple[float, ...]) -> Value:
-    """The node an op returns: its value, and what backward needs (parents, local derivatives).
+def _result(data: float, op: Op | str, prev: tuple[Any, ...]) -> Value:
+    """The node an op returns: its value, the op (name and local derivatives), its parents.
 
     Under ``no_grad`` the result is a leaf: no parents, no op, nothing kept alive.
     """
@@ -204,9 +345,9 @@ def _result(data: float, op: str, prev: tuple[Any, ...], local: tuple[float, ...
     out.grad = 0.0
     out.label = ""
     if state["grad_enabled"]:
-        out._prev, out._local, out._op = prev, local, op
+        out._prev, out._op = prev, op
     else:
-        out._prev, out._local, out._op = (), (), ""
+        out._prev, out._op = (), ""
     out._scope = state["scope"]
     return out
 
@@ -217,7 +358,36 @@ def _lift(x: object, op: str) -> Value:
         return x
     if type(x) is not float and (isinstance(x, bool) or not isinstance(x, Real)):
         raise TypeError(f"{op}: unsupported operand types Value and {type(x).__name__} ({x!r})")
-    return _result(float(x), "", (), ())  # a leaf: no op, no parents
+    return _result(float(x), "", ())  # type: ignore[arg-type]  # a leaf: no op, no parents
+
+
+# ---------------------------------------------------------------- helpers of the table
+# Each works on a float, a Value and a Symbol alike.
+
+
+def step(a: Any) -> Any:
+    """1 where a > 0, else 0 (ReLU's slope). A constant even for a Value: its own slope is 0."""
+    if isinstance(a, Symbol):
+        return Symbol(f"[{a.text} > 0]", 1.0 if a.value > 0 else 0.0)
+    x = a.data if isinstance(a, Value) else a
+    return 1.0 if x > 0 else 0.0
+
+
+def power(a: Any, n: Any) -> Any:
+    """a ** n; on floats, inf where it overflows or is 0 to a negative power (as NumPy)."""
+    if isinstance(a, float) and isinstance(n, int | float):
+        return _power(a, n)
+    return a**n
+
+
+def ln_or_zero(a: Any) -> Any:
+    """ln a, or 0 at a = 0: d/db a^b = a^b ln a, and 0^b is flat in b for b > 0."""
+    x = a.value if isinstance(a, Symbol) else a.data if isinstance(a, Value) else a
+    if x == 0:
+        return 0.0
+    if isinstance(a, Symbol):
+        return a.call("ln", math.log(x))
+    return a.log() if isinstance(a, Value) else math.log(x)
 
 
 def _power(a: float, n: float) -> float:
@@ -241,18 +411,34 @@ def _pow_value(base: Value, exponent: Value) -> Value:
     """a ** b with both differentiable: d/da = b a^(b-1), d/db = a^b ln a."""
     a, b = base.data, exponent.data
     _check_pow_domain(a, b)
-    out = _power(a, b)
-    d_da = b * _power(a, b - 1) if b != 0 else 0.0
-    if a > 0:
-        d_db = out * math.log(a)
-    elif a == 0 and b > 0:
-        d_db = 0.0  # 0^b is flat (zero) in b near any b > 0
-    else:
+    if a < 0 or (a == 0 and b <= 0):
         raise ValueError(
             f"**: d/db a**b = a**b ln a needs a > 0, got a={a!r} (b={b!r}); "
             "use a number exponent for negative bases"
         )
-    return _result(out, "**", (base, exponent), (d_da, d_db))
+    return _result(_power(a, b), POW, (base, exponent))
+
+
+def _refuse(*args: Any) -> tuple[Any, ...]:
+    raise RuntimeError("a gradient made without a graph cannot be differentiated again")
+
+
+def _is_zero(g: Any) -> bool:
+    return isinstance(g, float | int) and g == 0
+
+
+def _number_is(d: Any, n: float) -> bool:
+    return not isinstance(d, Symbol) and float(d) == n
+
+
+def _text(d: Any) -> str:
+    if isinstance(d, Symbol):  # a sum or a negation after "·" needs its parentheses
+        return f"({d.text})" if d.level >= 2 or d.text.startswith("-") else d.text
+    return f"{float(d):g}"
+
+
+def _as_float(g: Any) -> float:
+    return g.data if isinstance(g, Value) else float(g)
 
 
 def value_sum(values: Iterable[Value | Number]) -> Value:
@@ -263,7 +449,7 @@ def value_sum(values: Iterable[Value | Number]) -> Value:
     items = tuple([v if type(v) is Value else _lift(v, "value_sum") for v in values])
     if not items:
         return Value(0.0)
-    return _result(math.fsum([v.data for v in items]), "sum", items, (1.0,) * len(items))
+    return _result(math.fsum([v.data for v in items]), SUM, items)
 
 
 def zero_grad(params: Iterable[Value]) -> None:
@@ -330,7 +516,17 @@ class _Context:
 class _OpNode:
     """One ``ScalarFunction`` call in the graph: inputs in ``_prev``, outputs' grads in ``grad``."""
 
-    __slots__ = ("_ctx", "_fn", "_grads", "_op", "_params", "_prev", "_scope", "label")
+    __slots__ = (
+        "_ctx",
+        "_fn",
+        "_grads",
+        "_graph_grads",
+        "_op",
+        "_params",
+        "_prev",
+        "_scope",
+        "label",
+    )
 
     def __init__(
         self,
@@ -345,6 +541,7 @@ class _OpNode:
         self._op = fn.name or fn.__name__
         self._scope = STATE.scope
         self._grads = np.zeros(n_out)  # dL/d(output i), filled in by the outputs
+        self._graph_grads: list[Any] = [0.0] * n_out  # the same as Values, with create_graph
         self.label = ""
 
     @property
@@ -355,6 +552,7 @@ class _OpNode:
     @grad.setter
     def grad(self, value: float | np.ndarray) -> None:  # backward() resets it with 0.0
         self._grads = np.broadcast_to(np.asarray(value, dtype=float), self._grads.shape).copy()
+        self._graph_grads = [0.0] * len(self._grads)
 
     def _backward(self) -> None:
         grads_in = self._fn.backward(self._ctx, self.grad)
@@ -365,6 +563,27 @@ class _OpNode:
             )
         for parent, g in zip(self._prev, grads_in, strict=True):
             parent.grad += float(g)
+
+    def _backward_graph(self) -> None:
+        """With ``create_graph``: a hand-written backward computes numbers, not graph nodes.
+
+        Each input still receives its gradient, as a node marked not differentiable: the
+        first derivative is right, and differentiating it again raises, naming the op,
+        instead of silently treating the op's saved numbers as constants.
+        """
+        upstream = [g for g in self._graph_grads if isinstance(g, Value)]
+        self._grads = np.array([_as_float(g) for g in self._graph_grads])
+        grads_in = self._fn.backward(self._ctx, self._grads)
+        if len(grads_in) != len(self._prev):
+            raise RuntimeError(
+                f"{self._op} backward: returned {len(grads_in)} gradients "
+                f"for {len(self._prev)} inputs"
+            )
+        op = Op(f"{self._op} backward", _refuse)
+        op.refuses = NotDifferentiable(op)  # differentiating these gradients raises
+        for parent, g in zip(self._prev, grads_in, strict=True):
+            term = _result(float(g), op, tuple(upstream))
+            parent.grad = term if _is_zero(parent.grad) else parent.grad + term
 
     def __repr__(self) -> str:
         return f"<{self._op}: {len(self._prev)} inputs, {len(self.grad)} outputs>"
@@ -377,3 +596,11 @@ class _FusedOutput(Value):
 
     def _backward(self) -> None:
         self._prev[0]._grads[self._index] += self.grad
+
+    def _backward_graph(self) -> None:
+        node, g = self._prev[0], self.grad
+        before = node._graph_grads[self._index]
+        node._graph_grads[self._index] = g if _is_zero(before) else before + g
+
+    def _formula(self) -> Formula | None:
+        return Formula((f"{self._prev[0]._op}.grad[{self._index}] += out.grad",))

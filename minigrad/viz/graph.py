@@ -594,7 +594,7 @@ class GraphBuilder:
                 return "saved: nothing"
             shapes = ", ".join(labels.shape_text(a.shape) for a in arrays)
             return f"saved {len(arrays)} arrays {shapes}: {sum(a.nbytes for a in arrays):,} B"
-        local = getattr(n, "_local", ())
+        local = n.local_derivatives() if hasattr(n, "local_derivatives") else ()
         if local:
             text = ", ".join(labels.number(x, self.precision) for x in local[:6])
             more = f", ... ({len(local)} in all)" if len(local) > 6 else ""
@@ -614,8 +614,7 @@ class GraphBuilder:
                         seen.add(id(a))
                         numbers += a.size
                         nbytes += a.nbytes
-            else:
-                numbers += len(getattr(n, "_local", ()))
+            # a scalar node saves nothing: backward reads its inputs' data again
         text = f"saved for backward: {numbers:,} numbers"
         text += f" ({nbytes:,} bytes of arrays)" if nbytes else ""
         return text + (f"; {freed} ops already freed theirs" if freed else "")
