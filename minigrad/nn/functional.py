@@ -57,6 +57,8 @@ class LinearFunction(Function):
     """
 
     name: ClassVar[str] = "linear"
+    differentiable_backward = True
+    formula = ("g @ W", "g.T @ x", "sum of g's rows")
     fused: ClassVar[bool] = True
 
     @staticmethod

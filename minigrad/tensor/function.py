@@ -58,6 +58,15 @@ class Function:
 
     name: ClassVar[str] = "function"
     fused: ClassVar[bool] = False
+    # True when ``backward`` is written with operators and ``minigrad.tensor.either``
+    # only, and saves only its inputs and its output: then, with ``create_graph``, it
+    # runs on Tensors and its gradient can be differentiated again. A backward written
+    # with NumPy calls stays first-order: differentiating through it twice raises.
+    differentiable_backward: ClassVar[bool] = False
+    # How the backward reads, one line per input, in NumPy notation over ``a``, ``b``
+    # (the inputs), ``out`` and ``g`` (dL/d(out)): ``("g * b", "g * a")``. The player
+    # shows it with the numbers; a test evaluates it against ``backward``.
+    formula: ClassVar[tuple[str, ...]] = ()
 
     # Per call (the instance is the ctx). Class-level defaults save two assignments per op;
     # ``save_for_backward`` and the end of ``Tensor.backward`` set them on the instance.
@@ -73,6 +82,10 @@ class Function:
     def save_for_backward(self, *arrays: np.ndarray) -> None:
         """Keep ``arrays`` for the backward pass (released after it unless retain_graph)."""
         self.saved_arrays = arrays
+
+    def formula_values(self) -> dict[str, Any]:
+        """Numbers the formula names besides the inputs, ``out`` and ``g`` (none by default)."""
+        return {}
 
     @staticmethod
     def forward(ctx: Any, *arrays: np.ndarray, **params: Any) -> np.ndarray:
@@ -137,6 +150,50 @@ class Function:
             out._prev = ()
             out._ctx = None
         return out
+
+
+class GraphContext:
+    """The ctx a differentiable backward sees under ``create_graph``: the op's own settings,
+    with each saved array replaced by the graph node it is the data of (an input or the
+    output), so the backward's arithmetic builds a graph."""
+
+    def __init__(self, ctx: Function, node: Tensor) -> None:
+        self._ctx = ctx
+        nodes = (*node._prev, node)
+        saved = []
+        for array in ctx.saved_arrays or ():
+            match = next((n for n in nodes if n.data is array), None)
+            if match is None:
+                raise RuntimeError(
+                    f"{ctx.name} backward: saved an array that is neither an input nor the "
+                    "output, so its backward cannot be differentiated (save inputs and output "
+                    "only, or set differentiable_backward = False)"
+                )
+            saved.append(match)
+        self.saved_arrays = tuple(saved)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
+
+
+class NotDifferentiableBackward(Function):
+    """A gradient that an op's first-order backward computed as plain numbers.
+
+    Under ``create_graph`` an op without a differentiable backward still gives the
+    right first derivative; its gradient is this op's output, linked to the upstream
+    gradient and the op's inputs, so a second backward through it is refused (see
+    ``minigrad.autograd.check_differentiable``) instead of silently returning zero.
+    """
+
+    name = "not differentiable"
+
+    @staticmethod
+    def forward(ctx: Any, *arrays: np.ndarray, value: np.ndarray) -> np.ndarray:
+        return value
+
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> tuple[None, ...]:
+        raise RuntimeError("not differentiable")  # refused before any backward reaches it
 
 
 def _check_forward(name: str, data: np.ndarray, inputs: tuple[Any, ...]) -> None:

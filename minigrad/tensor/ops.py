@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.tensor import either
 from minigrad.tensor.function import Function
 
 __all__ = [
@@ -52,6 +53,8 @@ class Add(Function):
     """out = a + b;  da = g, db = g."""
 
     name = "add"
+    differentiable_backward = True
+    formula = ("g", "g")
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -66,6 +69,8 @@ class Sub(Function):
     """out = a - b;  da = g, db = -g."""
 
     name = "sub"
+    differentiable_backward = True
+    formula = ("g", "-g")
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -80,6 +85,8 @@ class Mul(Function):
     """out = a * b;  da = g * b, db = g * a."""
 
     name = "mul"
+    differentiable_backward = True
+    formula = ("g * b", "g * a")
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -97,6 +104,8 @@ class Div(Function):
     """out = a / b;  da = g / b, db = -g * a / b**2 = -g * out / b."""
 
     name = "div"
+    differentiable_backward = True
+    formula = ("g / b", "-g * out / b")
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -116,6 +125,8 @@ class Neg(Function):
     """out = -a;  da = -g."""
 
     name = "neg"
+    differentiable_backward = True
+    formula = ("-g",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
@@ -130,6 +141,8 @@ class PowScalar(Function):
     """out = a ** n for a fixed number n;  da = g * n * a**(n-1)."""
 
     name = "pow"
+    differentiable_backward = True
+    formula = ("g * n * a**(n - 1)",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, exponent: float) -> np.ndarray:
@@ -143,7 +156,7 @@ class PowScalar(Function):
         (a,) = ctx.saved_arrays
         n = ctx.exponent
         if n == 0:
-            return (np.zeros_like(g),)
+            return (g * 0,)
         if n == 2:
             return (g * 2 * a,)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -158,6 +171,8 @@ class Pow(Function):
     """
 
     name = "pow"
+    differentiable_backward = True
+    formula = ("g * b * a**(b - 1)", "g * out * log(a)")
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -173,7 +188,10 @@ class Pow(Function):
         gb = None
         if need_b:
             with np.errstate(divide="ignore", invalid="ignore"):
-                gb = g * np.where((a == 0) & (b >= 0), 0, out * np.log(a))
+                flat = (either.raw(a) == 0) & (
+                    either.raw(b) >= 0
+                )  # 0**b is flat in b there: 0, not NaN
+                gb = g * either.where(flat, 0.0, out * either.log(a))
         return ga, gb
 
 
@@ -189,6 +207,8 @@ class MatMul(Function):
     """
 
     name = "matmul"
+    differentiable_backward = True
+    formula = ("g @ b.T", "a.T @ g")
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -210,20 +230,20 @@ class MatMul(Function):
             return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
         if a.ndim == 1 and b.ndim == 1:  # a dot product: out = sum(a * b)
             return (g * b if need_a else None), (g * a if need_b else None)
-        a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
-        b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
+        a2 = either.expand_dims(a, 0) if a.ndim == 1 else a  # (1, k)
+        b2 = either.expand_dims(b, -1) if b.ndim == 1 else b  # (k, 1)
         g2 = g
         if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+            g2 = either.expand_dims(g2, -2)
         if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+            g2 = either.expand_dims(g2, -1)
         ga = gb = None
         if need_a:
-            ga = g2 @ np.swapaxes(b2, -1, -2)  # (..., m, k)
+            ga = g2 @ either.swap_last(b2)  # (..., m, k)
             if a.ndim == 1:
                 ga = ga[..., 0, :]
         if need_b:
-            gb = np.swapaxes(a2, -1, -2) @ g2  # (..., k, n)
+            gb = either.swap_last(a2) @ g2  # (..., k, n)
             if b.ndim == 1:
                 gb = gb[..., 0]
         return ga, gb
@@ -236,6 +256,8 @@ class Exp(Function):
     """out = e**a;  da = g * out."""
 
     name = "exp"
+    differentiable_backward = True
+    formula = ("g * out",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
@@ -253,6 +275,8 @@ class Log(Function):
     """out = ln a;  da = g / a. (ln of a negative number is NaN, as in NumPy and PyTorch.)"""
 
     name = "log"
+    differentiable_backward = True
+    formula = ("g / a",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
@@ -270,6 +294,8 @@ class Sqrt(Function):
     """out = sqrt(a);  da = g / (2 out)."""
 
     name = "sqrt"
+    differentiable_backward = True
+    formula = ("g / (2 * out)",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
@@ -289,6 +315,8 @@ class Tanh(Function):
     """out = tanh a;  da = g * (1 - out**2)."""
 
     name = "tanh"
+    differentiable_backward = True
+    formula = ("g * (1 - out**2)",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
@@ -309,6 +337,8 @@ class Sigmoid(Function):
     """
 
     name = "sigmoid"
+    differentiable_backward = True
+    formula = ("g * out * (1 - out)",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
@@ -327,6 +357,8 @@ class ReLU(Function):
     """out = max(a, 0);  da = g where a > 0, else 0 (0 at a = 0, as in PyTorch)."""
 
     name = "relu"
+    differentiable_backward = True
+    formula = ("g * (out > 0)",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
@@ -337,13 +369,15 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
         (out,) = ctx.saved_arrays
-        return (g * (out > 0),)
+        return (g * (either.raw(out) > 0),)
 
 
 class Abs(Function):
     """out = |a|;  da = g * sign(a) (0 at a = 0, as in PyTorch)."""
 
     name = "abs"
+    differentiable_backward = True
+    formula = ("g * sign(a)",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
@@ -353,7 +387,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
         (a,) = ctx.saved_arrays
-        return (g * np.sign(a),)
+        return (g * np.sign(either.raw(a)),)
 
 
 class Clip(Function):
@@ -363,6 +397,8 @@ class Clip(Function):
     """
 
     name = "clip"
+    differentiable_backward = True
+    formula = ("g * ((a >= low) & (a <= high))",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
@@ -374,7 +410,7 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
-        (a,) = ctx.saved_arrays
+        a = either.raw(ctx.saved_arrays[0])
         inside = np.ones(a.shape, dtype=bool)
         if ctx.low is not None:
             inside &= a >= ctx.low
@@ -387,6 +423,8 @@ class Maximum(Function):
     """out = max(a, b) elementwise;  the gradient goes to the larger, split in half on ties."""
 
     name = "maximum"
+    differentiable_backward = True
+    formula = ("g * ((a > b) + 0.5 * (a == b))", "g * ((b > a) + 0.5 * (a == b))")
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -395,7 +433,7 @@ class Maximum(Function):
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        a, b = ctx.saved_arrays
+        a, b = (either.raw(x) for x in ctx.saved_arrays)
         share_a = (a > b) + 0.5 * (a == b)
         return g * share_a, g * (1 - share_a)
 
@@ -404,6 +442,8 @@ class Minimum(Function):
     """out = min(a, b) elementwise;  the gradient goes to the smaller, split in half on ties."""
 
     name = "minimum"
+    differentiable_backward = True
+    formula = ("g * ((a < b) + 0.5 * (a == b))", "g * ((b < a) + 0.5 * (a == b))")
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -412,7 +452,7 @@ class Minimum(Function):
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        a, b = ctx.saved_arrays
+        a, b = (either.raw(x) for x in ctx.saved_arrays)
         share_a = (a < b) + 0.5 * (a == b)
         return g * share_a, g * (1 - share_a)
 
@@ -421,6 +461,8 @@ class Cast(Function):
     """out = a converted to ``dtype``;  da = g converted back to a's dtype (by the engine)."""
 
     name = "cast"
+    differentiable_backward = True
+    formula = ("g",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, dtype: Any) -> np.ndarray:
@@ -435,6 +477,8 @@ class Where(Function):
     """out = a where cond else b;  da = g where cond, db = g elsewhere. ``cond`` has no grad."""
 
     name = "where"
+    differentiable_backward = True
+    formula = ("where(cond, g, 0)", "where(cond, 0, g)")
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray, cond: np.ndarray) -> np.ndarray:
@@ -444,7 +488,7 @@ class Where(Function):
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         zero = np.zeros((), dtype=g.dtype)
-        return np.where(ctx.cond, g, zero), np.where(ctx.cond, zero, g)
+        return either.where(ctx.cond, g, zero), either.where(ctx.cond, zero, g)
 
 
 # ---------------------------------------------------------------- functional forms

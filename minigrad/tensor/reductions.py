@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.tensor import either
 from minigrad.tensor.function import Function
 
 __all__ = [
@@ -63,11 +64,7 @@ def _spread(ctx: Any, g: np.ndarray) -> np.ndarray:
     """``g`` (the reduced shape) copied back over the input's shape."""
     if not ctx.keepdims and ctx.axes is not None:  # put the reduced axes back, as size 1
         g = g.reshape([1 if i in ctx.axes else n for i, n in enumerate(ctx.shape)])
-    # A fresh array filled by broadcasting: several times faster than np.broadcast_to's
-    # view for small tensors, and writable.
-    out = np.empty(ctx.shape, dtype=g.dtype)
-    out[...] = g
-    return out
+    return either.spread(g, ctx.shape)
 
 
 def _setup(ctx: Any, op: str, a: np.ndarray, axis: Any, keepdims: bool) -> tuple[int, ...] | None:
@@ -81,6 +78,8 @@ class Sum(Function):
     """out = sum of a over axes;  da = g, copied to every element that was summed."""
 
     name = "sum"
+    differentiable_backward = True
+    formula = ("spread(g, a.shape)",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -96,6 +95,8 @@ class Mean(Function):
     """out = sum / n over axes;  da = g / n at every element."""
 
     name = "mean"
+    differentiable_backward = True
+    formula = ("spread(g, a.shape) / n",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -117,6 +118,8 @@ class Var(Function):
     """
 
     name = "var"
+    differentiable_backward = True
+    formula = ("spread(g, a.shape) * 2 * (a - mean(a)) / (n - correction)",)
 
     @staticmethod
     def forward(
@@ -125,7 +128,8 @@ class Var(Function):
         axes = _setup(ctx, "var", a, axis, keepdims)
         centered = a - a.mean(axis=axes, keepdims=True)
         ctx.denominator = max(_count(a.shape, axes) - correction, 0)
-        ctx.save_for_backward(centered)
+        ctx.save_for_backward(a)  # not ``centered``: the backward recomputes it from a, so
+        # that under create_graph it is a function of a (a saved copy would be a constant)
         with np.errstate(divide="ignore", invalid="ignore"):  # n <= correction: inf/NaN as torch
             return np.asarray(
                 (centered * centered).sum(axis=axes, keepdims=keepdims) / ctx.denominator
@@ -133,7 +137,8 @@ class Var(Function):
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
-        (centered,) = ctx.saved_arrays
+        (a,) = ctx.saved_arrays
+        centered = a - a.mean(axis=ctx.axes, keepdims=True)
         scale = 2 / ctx.denominator if ctx.denominator else math.inf  # inf/NaN, as in torch
         with np.errstate(invalid="ignore"):
             return (_spread(ctx, g) * scale * centered,)
@@ -149,6 +154,8 @@ class _Extreme(Function):
     """
 
     name = "extreme"
+    differentiable_backward = True
+    formula = ("spread(g, a.shape) * chosen",)
     pick = staticmethod(np.max)  # the reduction: np.max or np.min
     arg = staticmethod(np.argmax)  # where it is: np.argmax or np.argmin
 
@@ -159,20 +166,20 @@ class _Extreme(Function):
         if a.size == 0:
             raise ValueError(f"{op.name}: empty tensor of shape {a.shape} has no {op.name}")
         ctx.single_axis = isinstance(axis, int | np.integer) and axes is not None
-        out = op.pick(a, axis=axes, keepdims=True)
-        ctx.save_for_backward(a, out)
-        return np.asarray(out if keepdims else op.pick(a, axis=axes))
+        ctx.save_for_backward(a)
+        return np.asarray(op.pick(a, axis=axes, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
-        a, out = ctx.saved_arrays
+        # Which elements were the extreme: numbers, not a function (their slope is 0).
+        a = either.raw(ctx.saved_arrays[0])
         if ctx.single_axis:
             (ax,) = ctx.axes
             first = np.expand_dims(type(ctx).arg(a, axis=ax), ax)
             chosen = np.zeros(a.shape, dtype=g.dtype)
             np.put_along_axis(chosen, first, 1, axis=ax)
         else:
-            ties = a == out
+            ties = a == type(ctx).pick(a, axis=ctx.axes, keepdims=True)
             chosen = ties / ties.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
         return (_spread(ctx, g) * chosen,)
 
@@ -200,6 +207,8 @@ class LogSumExp(Function):
     """
 
     name = "logsumexp"
+    differentiable_backward = True
+    formula = ("spread(g, a.shape) * exp(a - out)",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -210,12 +219,15 @@ class LogSumExp(Function):
         total = e.sum(axis=axes, keepdims=True)
         with np.errstate(divide="ignore"):
             out = np.log(total) + m
-        ctx.save_for_backward(e / total)
-        return np.asarray(out if keepdims else np.squeeze(out, axis=axes))
+        out = np.asarray(out if keepdims else np.squeeze(out, axis=axes))
+        ctx.save_for_backward(a, out)
+        return out
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
-        (softmax,) = ctx.saved_arrays
+        a, out = ctx.saved_arrays
+        with np.errstate(invalid="ignore"):  # a row of all -inf: NaN, as in PyTorch
+            softmax = either.exp(a - _spread(ctx, out))
         return (_spread(ctx, g) * softmax,)
 
 
@@ -226,6 +238,8 @@ class Softmax(Function):
     """
 
     name = "softmax"
+    differentiable_backward = True
+    formula = ("out * (g - sum(g * out))",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -245,6 +259,8 @@ class LogSoftmax(Function):
     """out = a - logsumexp(a) along ``axis``;  da = g - softmax(a) * sum(g) along the axis."""
 
     name = "log_softmax"
+    differentiable_backward = True
+    formula = ("g - exp(out) * sum(g)",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -257,7 +273,7 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
         (out,) = ctx.saved_arrays
-        return (g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True),)
+        return (g - either.exp(out) * g.sum(axis=ctx.axis, keepdims=True),)
 
 
 def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.tensor import either
 from minigrad.tensor.function import Function
 from minigrad.tensor.reductions import normalize_axes
 
@@ -35,6 +36,8 @@ class Reshape(Function):
     """out = a with a new shape (same elements, same order);  da = g reshaped back."""
 
     name = "reshape"
+    differentiable_backward = True
+    formula = ("g.reshape(a.shape)",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -73,6 +76,8 @@ class Permute(Function):
     """out = a with its axes reordered by ``dims``;  da = g with the inverse order."""
 
     name = "permute"
+    differentiable_backward = True
+    formula = ("g.transpose(inverse of dims)",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
@@ -86,7 +91,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
-        return (g.transpose(np.argsort([d % g.ndim for d in ctx.dims])),)
+        return (either.permute(g, np.argsort([d % g.ndim for d in ctx.dims])),)
 
 
 class Transpose(Permute):
@@ -132,6 +137,8 @@ class Index(Function):
     """
 
     name = "index"
+    differentiable_backward = True
+    formula = ("zeros(a.shape) with g added at key",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, key: Any) -> np.ndarray:
@@ -148,18 +155,60 @@ class Index(Function):
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
-        da = np.zeros(ctx.in_shape, dtype=g.dtype)
-        if ctx.repeats:
-            np.add.at(da, ctx.key, g)
+        return (either.scatter(g, ctx.in_shape, ctx.key, ctx.repeats),)
+
+
+class Expand(Function):
+    """out = a copied along broadcast axes up to ``shape``;  da = g summed back (unbroadcast).
+
+    The backward of a sum; a sum is its backward: the pair differentiates forever.
+    """
+
+    name = "expand"
+    differentiable_backward = True
+    formula = ("sum of g over the copied axes",)
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        out = np.empty(shape, dtype=a.dtype)
+        out[...] = a
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        return (g,)  # the engine sums it back to a's shape (unbroadcast), as for any op
+
+
+class IndexBackward(Function):
+    """out = zeros of ``shape`` with a added at ``key`` (indexing's backward);  da = g[key]."""
+
+    name = "index_backward"
+    differentiable_backward = True
+    formula = ("g[key]",)
+
+    @staticmethod
+    def forward(
+        ctx: Any, a: np.ndarray, shape: tuple[int, ...], key: Any, repeats: bool
+    ) -> np.ndarray:
+        ctx.key = key
+        out = np.zeros(shape, dtype=a.dtype)
+        if repeats:
+            np.add.at(out, key, a)
         else:
-            da[ctx.key] = g
-        return (da,)
+            out[key] = a
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
+        return (g[ctx.key],)
 
 
 class Cat(Function):
     """out = the inputs joined along ``axis``;  each input's gradient is its slice of g."""
 
     name = "cat"
+    differentiable_backward = True
+    formula = ("g[slice of a]", "g[slice of b]")
 
     @staticmethod
     def forward(ctx: Any, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -176,13 +225,17 @@ class Cat(Function):
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, ...]:
-        return tuple(np.split(g, ctx.splits, axis=ctx.axis))
+        bounds = [0, *ctx.splits, g.shape[ctx.axis]]
+        lead = (slice(None),) * ctx.axis
+        return tuple(g[(*lead, slice(lo, hi))] for lo, hi in zip(bounds, bounds[1:]))
 
 
 class Stack(Function):
     """out = the inputs stacked along a new ``axis``;  input i's gradient is g[..., i, ...]."""
 
     name = "stack"
+    differentiable_backward = True
+    formula = ("g[a's index]", "g[b's index]")
 
     @staticmethod
     def forward(ctx: Any, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -200,7 +253,8 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, ...]:
-        return tuple(np.moveaxis(g, ctx.axis, 0))
+        lead = (slice(None),) * ctx.axis
+        return tuple(g[(*lead, i)] for i in range(g.shape[ctx.axis]))
 
 
 def cat(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:

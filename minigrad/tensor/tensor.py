@@ -20,7 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import STATE, run_backward, topological_order
+from minigrad.autograd import (
+    STATE,
+    NotDifferentiable,
+    check_differentiable,
+    run_backward,
+    topological_order,
+)
+from minigrad.formula import Formula, pretty
 
 __all__ = ["Tensor"]
 
@@ -199,49 +206,90 @@ class Tensor:
 
     # ------------------------------------------------------------ backward
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        *,
+        grad: Any = None,
+    ) -> None:
         """Fill ``.grad`` of every tensor this one was computed from: d(self)/d(tensor).
 
-        ``grad`` is dL/d(self); it may be omitted only for a one-element tensor (then 1).
-        Leaves *accumulate* gradients across calls (zero them between steps); every
-        intermediate keeps this pass's gradient, for drawing. Without ``retain_graph``,
-        the arrays the ops saved are released afterwards, and a second backward through
-        the same graph raises.
+        ``gradient`` (or ``grad``) is dL/d(self); it may be omitted only for a one-element
+        tensor (then 1). Leaves *accumulate* gradients across calls (zero them between
+        steps); every intermediate keeps this pass's gradient, for drawing. Without
+        ``retain_graph``, the arrays the ops saved are released afterwards, and a second
+        backward through the same graph raises. With ``create_graph=True`` (as in
+        PyTorch) each ``.grad`` is a Tensor with a graph of its own, which can be
+        differentiated again; ``retain_graph`` then defaults to True.
         """
-        if not self.requires_grad:
+        seed = Tensor._grad_seed(self, gradient if grad is None else grad, create_graph)
+        order = topological_order(self)
+        Tensor._check_graph(order)  # check everything before changing anything
+        check_differentiable(order)
+        for node in order:
+            if node._prev:  # an intermediate: its gradient is this pass's alone
+                node.grad = None
+        self.grad = seed if self.grad is None else self.grad + seed
+        run_backward(order, create_graph=create_graph)
+        if not (create_graph if retain_graph is None else retain_graph):
+            Tensor._release(order)
+
+    # What ``minigrad.grad`` asks of an engine (see ``minigrad.autograd.grad``).
+    _zero_grad = None
+
+    @staticmethod
+    def _grad_seed(out: Tensor, grad: Any, create_graph: bool) -> Any:
+        if not out.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no graph")
         if grad is None:
-            if self.data.size != 1:
+            if out.data.size != 1:
                 raise RuntimeError(
                     "backward: grad can be implicitly created only for scalar outputs, "
-                    f"got shape {self.shape}"
+                    f"got shape {out.shape}"
                 )
-            seed = np.ones(self.data.shape, dtype=self.data.dtype)
+            seed = np.ones(out.data.shape, dtype=out.data.dtype)
         else:
-            seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
-            if seed.shape != self.shape:
+            seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=out.dtype)
+            if seed.shape != out.shape:
                 raise ValueError(
-                    f"backward: grad has shape {seed.shape} but the tensor has shape {self.shape}"
+                    f"backward: grad has shape {seed.shape} but the tensor has shape {out.shape}"
                 )
-        order = topological_order(self)
-        for node in order:  # check everything before changing anything
+        return _constant(seed) if create_graph else seed
+
+    @staticmethod
+    def _is_zero(g: Any) -> bool:
+        return g is None
+
+    @staticmethod
+    def _grad_result(g: Any, create_graph: bool) -> Any:
+        if g is None or isinstance(g, Tensor):
+            return g if g is None or create_graph else Tensor(g.data)
+        return Tensor(g)
+
+    @staticmethod
+    def _check_grad_input(x: Tensor, i: int) -> None:
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")
+
+    @staticmethod
+    def _check_graph(order: list[Any]) -> None:
+        for node in order:
             if node._ctx is not None and node._ctx.freed:
                 raise RuntimeError(
                     "backward: trying to backward through the graph a second time (its saved "
                     f"arrays were freed at the end of the first pass, at op {node._op!r}); "
                     "specify retain_graph=True on the first backward() to keep them"
                 )
+
+    @staticmethod
+    def _release(order: list[Any]) -> None:
         for node in order:
-            if node._prev:  # an intermediate: its gradient is this pass's alone
-                node.grad = None
-        self.grad = seed if self.grad is None else self.grad + seed
-        run_backward(order)
-        if not retain_graph:
-            for node in order:
-                ctx = node._ctx
-                if ctx is not None:
-                    ctx.saved_arrays = None
-                    ctx.freed = True
+            ctx = node._ctx
+            if ctx is not None:
+                ctx.saved_arrays = None
+                ctx.freed = True
 
     def _backward(self) -> None:
         """The chain rule: each parent that requires grad receives the op's VJP, unbroadcast."""
@@ -277,6 +325,50 @@ class Tensor:
                 parent.grad = g
             else:
                 parent.grad = pgrad + g
+
+    def _backward_graph(self) -> None:
+        """The chain rule under ``create_graph``: the op's backward runs on Tensors.
+
+        An op whose backward is differentiable (``differentiable_backward``) is called
+        with its saved arrays replaced by their graph nodes, so its vector-Jacobian
+        product is a graph; any other op gives numbers, wrapped in a node that refuses
+        to be differentiated again.
+        """
+        grad = self.grad
+        if grad is None:
+            return
+        ctx = self._ctx
+        kind = type(ctx)
+        if kind.differentiable_backward:
+            grads = kind.backward(GraphContext(ctx, self), grad)
+        else:
+            grads = _numbers_only(self, kind.backward(ctx, grad.data), grad)
+        if len(grads) != len(self._prev):
+            raise RuntimeError(
+                f"{self._op} backward: returned {len(grads)} gradients for {len(self._prev)} inputs"
+            )
+        for parent, g in zip(self._prev, grads):
+            if g is None or not parent.requires_grad:
+                continue
+            if not isinstance(g, Tensor):
+                g = _constant(np.asarray(g))
+            if g.shape != parent.data.shape:
+                g = unbroadcast(g, parent.data.shape)
+            if g.dtype != parent.data.dtype:
+                g = g.astype(parent.data.dtype)
+            parent.grad = g if parent.grad is None else parent.grad + g
+
+    def _formula(self) -> Formula | None:
+        """This tensor's op's backward as text, with the arrays of this call (for the player)."""
+        ctx = self._ctx
+        if ctx is None or not type(ctx).formula:
+            return None
+        names = "abcdefgh"[: len(self._prev)]
+        values: dict[str, Any] = {n: p.data for n, p in zip(names, self._prev)}
+        values["out"], values["g"] = self.data, self.grad
+        values.update(ctx.formula_values())
+        lines = tuple(f"{n}.grad += {pretty(text)}" for n, text in zip(names, type(ctx).formula))
+        return Formula(lines, values)
 
     # ------------------------------------------------------------ operators
     # Each delegates to an op in ops.py, where forward and backward stand side by side.
@@ -516,6 +608,9 @@ class Tensor:
         return shape_ops.unsqueeze(self, _axis(axis, dim))
 
 
+Tensor._engine = Tensor  # subclasses (Parameter) are the same engine for ``minigrad.grad``
+
+
 def _operand(x: Any, like: Tensor) -> Tensor:
     """The other operand of a binary op as a tensor; a Python number takes ``like``'s dtype."""
     if isinstance(x, Tensor):
@@ -578,4 +673,23 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 from minigrad.tensor import ops, reductions, shape_ops  # noqa: E402  (they build on Tensor)
-from minigrad.tensor.function import unbroadcast  # noqa: E402
+from minigrad.tensor.function import (  # noqa: E402
+    GraphContext,
+    NotDifferentiableBackward,
+    unbroadcast,
+)
+
+
+def _numbers_only(node: Tensor, grads: Any, upstream: Tensor) -> tuple[Any, ...]:
+    """Gradients a first-order backward computed as arrays, as nodes that refuse a second
+    backward (linked to the upstream gradient and the inputs, so the refusal is reached)."""
+    name = NotDifferentiable(f"{node._op} backward")
+    out = []
+    for g in grads:
+        if g is None:
+            out.append(None)
+            continue
+        t = NotDifferentiableBackward.apply(upstream, *node._prev, value=np.asarray(g))
+        t._op = name
+        out.append(t)
+    return tuple(out)
