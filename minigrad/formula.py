@@ -135,7 +135,7 @@ def _power(a: float, b: float) -> float:
 
 
 def pretty(text: str) -> str:
-    """A formula as written in Python made readable: ``**2`` -> ``²``, ``*`` -> ``·``, ``.T`` -> ``ᵀ``."""
+    """A formula as written in Python, made readable: ``**2`` -> ``²``, ``*`` -> ``·``."""
     for plain, nice in (("**2", "²"), ("**3", "³"), (" * ", " · "), (".T", "ᵀ")):
         text = text.replace(plain, nice)
     return text

@@ -5,6 +5,7 @@ it (cat), unstack it (stack).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -227,7 +228,7 @@ class Cat(Function):
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, ...]:
         bounds = [0, *ctx.splits, g.shape[ctx.axis]]
         lead = (slice(None),) * ctx.axis
-        return tuple(g[(*lead, slice(lo, hi))] for lo, hi in zip(bounds, bounds[1:]))
+        return tuple(g[(*lead, slice(lo, hi))] for lo, hi in itertools.pairwise(bounds))
 
 
 class Stack(Function):
