@@ -291,3 +291,25 @@ def detect_anomaly() -> Iterator[None]:
 def anomaly_enabled() -> bool:
     """Whether ``detect_anomaly()`` is active in this thread."""
     return STATE.anomaly
+
+
+# ---------------------------------------------------------------- stub: the lead replaces this
+# (the player's branch codes against this interface; the engines' branch implements it)
+from dataclasses import dataclass  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Formula:
+    """How an op's backward reads to a learner: one line per parent position, and the
+    number (float) or array behind every symbol in the lines."""
+
+    lines: tuple[str, ...]
+    values: dict[str, Any]
+
+
+def backward_formula(node: Any) -> Formula | None:
+    """The formula of the op that made ``node``; None when the op states none (stub)."""
+    return None
+
+
+# ---------------------------------------------------------------- end of stub

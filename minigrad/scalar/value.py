@@ -184,8 +184,47 @@ class Value:
         self.grad += seed
         run_backward(order)
 
+    # ------------------------------------------------------------ for readers (viz)
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """d(self)/d(parent) for each parent, as the op computed them (``()`` for a leaf)."""
+        return self._local
+
+    def recompute(self, inputs: Sequence[float]) -> float:
+        """This node's op on other input numbers (one per ``_prev`` position): its forward
+        again, for a central-difference check. A constant power runs with the exponent
+        its op name records (``**0.333333`` for 1/3: 6 significant digits)."""
+        op = self._op
+        if not self._prev:
+            raise ValueError("recompute: a leaf has no op to run again")
+        xs = [Value(x) for x in inputs]
+        if op == "sum":
+            return value_sum(xs).data
+        if op.startswith("**") and op != "**":  # a constant power: "**2", "**-0.5"
+            return (xs[0] ** float(op[2:])).data
+        run = _RECOMPUTE.get(op)
+        if run is None:
+            raise ValueError(f"recompute: the op {op!r} cannot be run again")
+        return run(*xs).data
+
 
 _new = object.__new__
+
+# Each op by its name in the graph, for ``Value.recompute``.
+_RECOMPUTE: dict[str, Any] = {
+    "+": Value.__add__,
+    "-": Value.__sub__,
+    "*": Value.__mul__,
+    "/": Value.__truediv__,
+    "**": Value.__pow__,
+    "neg": Value.__neg__,
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "exp": Value.exp,
+    "log": Value.log,
+}
 
 
 def _result(data: float, op: str, prev: tuple[Any, ...], local: tuple[float, ...]) -> Value:
@@ -369,6 +408,21 @@ class _OpNode:
     def __repr__(self) -> str:
         return f"<{self._op}: {len(self._prev)} inputs, {len(self.grad)} outputs>"
 
+    # ------------------------------------------------------------ for readers (viz)
+
+    @property
+    def fused(self) -> bool:
+        """Whether the op's backward was derived by hand (``fused = True`` on its class)."""
+        return bool(getattr(self._fn, "fused", False))
+
+    def saved(self) -> dict[str, Any]:
+        """What the op's forward left on its ``ctx`` for the backward, by name."""
+        return dict(vars(self._ctx))
+
+    def recompute(self, inputs: Sequence[float]) -> list[float]:
+        """The op's forward on other input numbers, with the same settings (no graph)."""
+        return [float(y) for y in self._fn.forward(_Context(), *inputs, **self._params)]
+
 
 class _FusedOutput(Value):
     """Output ``_index`` of a ``ScalarFunction``: its backward hands its gradient to the op."""
@@ -377,3 +431,12 @@ class _FusedOutput(Value):
 
     def _backward(self) -> None:
         self._prev[0]._grads[self._index] += self.grad
+
+    @property
+    def output_index(self) -> int:
+        """Which output of its op this value is."""
+        return self._index
+
+    def recompute(self, inputs: Sequence[Any]) -> float:
+        """Given its op's outputs (``inputs[0]``), this one."""
+        return float(inputs[0][self._index])

@@ -138,6 +138,14 @@ class Function:
             out._ctx = None
         return out
 
+    def saved(self) -> tuple[np.ndarray, ...]:
+        """The arrays this call kept for its backward; ``()`` once a backward freed them.
+
+        For readers (a drawing's memory figures): ``tensor.grad_fn.saved()``. ``freed``
+        says whether an empty answer means "saved nothing" or "already released".
+        """
+        return tuple(a for a in self.saved_arrays or () if isinstance(a, np.ndarray))
+
 
 def _check_forward(name: str, data: np.ndarray, inputs: tuple[Any, ...]) -> None:
     if data.dtype.kind in "fc" and not np.isfinite(data).all():
