@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from minigrad.viz.player.examples import EXAMPLES
 from minigrad.viz.player.page import backprop_player
@@ -18,9 +19,10 @@ def parser() -> argparse.ArgumentParser:
     listing = "\n".join(f"  {name:<13} {about}" for name, (_, about) in EXAMPLES.items())
     p = argparse.ArgumentParser(
         prog="python -m minigrad play",
-        description=(
+        description=textwrap.fill(
             "Write one self-contained HTML page that steps through the backward pass of "
-            "an example graph, one node at a time, with the chain rule and its numbers."
+            "an example graph, one node at a time, with the chain rule and its numbers.",
+            width=78,
         ),
         epilog=f"examples:\n{listing}\n\nOpen the page in any browser; it loads nothing "
         "from the network.",
