@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from player_helpers import tensor_batchnorm, torch_batchnorm_example_grads
 
 import minigrad as mg
 from minigrad.autograd import Formula, backward_formula
@@ -122,7 +123,7 @@ def test_player_falls_back_to_plain_lines_without_a_formula(
 def test_op_every_built_in_op_states_a_formula_the_steps_show() -> None:
     """Both engines, every example: each op's lines (one per input) are in its step."""
     graphs = [build() for build, _ in EXAMPLES.values()]
-    graphs += [tensor_mlp_loss()[0], tensor_batchnorm_loss()[0]]
+    graphs += [tensor_mlp_loss()[0], tensor_batchnorm("fused")[0]]
     for root in graphs:
         data = backprop_steps(root)
         order = mg.topological_order(root)
@@ -188,35 +189,15 @@ def test_op_matmul_broadcast_add_and_sum_state_their_vjps() -> None:
 def test_op_fused_batchnorm_states_its_formula_with_its_numbers_scalar() -> None:
     data = backprop_steps(EXAMPLES["bn-fused"][0]())
     (fused,) = [s for s in data["steps"] if data["nodes"][s["node"]]["kind"] == "op"]
-    x = torch.tensor([1.0, 2.5, -0.5], dtype=torch.float64, requires_grad=True)
-    gamma = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
-    beta = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
-    y = torch.nn.functional.batch_norm(
-        x.reshape(3, 1), None, None, gamma.reshape(1), beta.reshape(1), training=True, eps=1e-5
-    )
-    (y.reshape(3) * torch.tensor([0.3, -1.0, 2.0], dtype=torch.float64)).sum().backward()
+    want = torch_batchnorm_example_grads()
     where = where_of(fused)
     # dbeta = Σdy and dgamma = Σ(dy·x̂) are the formula's two sums: their numbers are put in
-    assert num(beta.grad.item()) in where and num(gamma.grad.item()) in where
+    assert num(want["beta"]) in where and num(want["gamma"]) in where
     assert "1.5" in where  # gamma
 
 
-def tensor_batchnorm_loss() -> tuple[mg.Tensor, dict[str, mg.Tensor], np.ndarray]:
-    from minigrad.batchnorm.tensor import batch_norm_fused
-
-    rng = np.random.default_rng(0)
-    x = mg.Tensor(rng.normal(size=(4, 2)), requires_grad=True)
-    gamma = mg.Tensor(np.array([1.5, 0.5]), requires_grad=True)
-    beta = mg.Tensor(np.array([0.1, -0.2]), requires_grad=True)
-    x.label, gamma.label, beta.label = "x", "gamma", "beta"
-    weights = rng.normal(size=(4, 2))
-    y = batch_norm_fused(x, gamma, beta)
-    y.label = "y"
-    return (y * mg.Tensor(weights)).sum(), {"x": x, "gamma": gamma, "beta": beta}, weights
-
-
 def test_op_fused_batchnorm_states_its_formula_with_its_numbers_tensor() -> None:
-    loss, leaves, weights = tensor_batchnorm_loss()
+    loss, leaves, weights = tensor_batchnorm("fused")
     data = backprop_steps(loss)
     step = step_of(data, "y")
     tx = torch.tensor(leaves["x"].data, requires_grad=True)

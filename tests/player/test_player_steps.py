@@ -14,7 +14,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from player_helpers import reference_run
+from player_helpers import reference_run, tensor_batchnorm, torch_batchnorm_example_grads
 
 import minigrad as mg
 import minigrad.__main__
@@ -103,17 +103,11 @@ def test_fused_batchnorm_step_shows_the_formula_and_matches_torch() -> None:
     (fused,) = [s for s in data["steps"] if data["nodes"][s["node"]]["kind"] == "op"]
     assert fused["title"].startswith("batchnorm (fused, one backward for all 3 outputs)")
     grads = {n["name"]: n["grad"] for n in data["nodes"]}
-    x = torch.tensor([1.0, 2.5, -0.5], dtype=torch.float64, requires_grad=True)
-    gamma = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
-    beta = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
-    y = torch.nn.functional.batch_norm(
-        x.reshape(3, 1), None, None, gamma.reshape(1), beta.reshape(1), training=True, eps=1e-5
-    )
-    (y.reshape(3) * torch.tensor([0.3, -1.0, 2.0], dtype=torch.float64)).sum().backward()
+    want = torch_batchnorm_example_grads()
     for i in range(3):
-        assert grads[f"x[{i}]"] == pytest.approx(x.grad[i].item(), rel=1e-9, abs=1e-12)
-    assert grads["gamma"] == pytest.approx(gamma.grad.item(), rel=1e-9)
-    assert grads["beta"] == pytest.approx(beta.grad.item(), rel=1e-9)
+        assert grads[f"x[{i}]"] == pytest.approx(want["x"][i], rel=1e-9, abs=1e-12)
+    assert grads["gamma"] == pytest.approx(want["gamma"], rel=1e-9)
+    assert grads["beta"] == pytest.approx(want["beta"], rel=1e-9)
 
 
 def test_composite_and_fused_batchnorm_agree_on_the_inputs() -> None:
@@ -191,20 +185,6 @@ def test_play_command_writes_the_page(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_main_rejects_an_unknown_example() -> None:
     with pytest.raises(SystemExit):
         main(["--example", "nope"])
-
-
-def tensor_batchnorm(impl: str) -> tuple[mg.Tensor, dict[str, mg.Tensor], np.ndarray]:
-    from minigrad.batchnorm.tensor import batch_norm_composite, batch_norm_fused
-
-    rng = np.random.default_rng(0)
-    x = mg.Tensor(rng.normal(size=(4, 2)), requires_grad=True)
-    gamma = mg.Tensor(np.array([1.5, 0.5]), requires_grad=True)
-    beta = mg.Tensor(np.array([0.1, -0.2]), requires_grad=True)
-    x.label, gamma.label, beta.label = "x", "gamma", "beta"
-    weights = rng.normal(size=(4, 2))
-    norm = batch_norm_fused if impl == "fused" else batch_norm_composite
-    loss = (norm(x, gamma, beta) * mg.Tensor(weights)).sum()
-    return loss, {"x": x, "gamma": gamma, "beta": beta}, weights
 
 
 @pytest.mark.parametrize("impl", ["fused", "composite"])
