@@ -35,11 +35,15 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.formula import Formula, backward_formula
+
 __all__ = [
     "AnomalyError",
     "BackwardStep",
+    "Formula",
     "all_finite",
     "anomaly_enabled",
+    "backward_formula",
     "current_scope",
     "detect_anomaly",
     "enable_grad",

@@ -14,6 +14,7 @@ copies: they ask a node for its ``Formula`` with ``backward_formula(node)``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,8 @@ class Symbol:
         return self._binary(o, " - ", _SUM, _number(o) - self.value, True)
 
     def __mul__(self, o: Any) -> Symbol:
+        if o is self and self.level == _ATOM:  # out*out reads out²
+            return Symbol(f"{self.text}²", self.value * self.value, _POWER)
         return self._binary(o, "·", _PRODUCT, self.value * _number(o), False)
 
     def __rmul__(self, o: Any) -> Symbol:
@@ -135,7 +138,9 @@ def _power(a: float, b: float) -> float:
 
 
 def pretty(text: str) -> str:
-    """A formula as written in Python, made readable: ``**2`` -> ``²``, ``*`` -> ``·``."""
+    """A formula as written in Python, made readable: ``g`` -> ``out.grad``, ``**2`` -> ``²``,
+    ``*`` -> ``·``, ``.T`` -> ``ᵀ``."""
+    text = re.sub(r"\bg\b", "out.grad", text)
     for plain, nice in (("**2", "²"), ("**3", "³"), (" * ", " · "), (".T", "ᵀ")):
         text = text.replace(plain, nice)
     return text

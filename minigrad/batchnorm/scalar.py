@@ -25,6 +25,7 @@ import numpy as np
 
 from minigrad.autograd import name_scope, no_grad
 from minigrad.batchnorm.math import check_eps, check_input_shape, check_momentum, momentum_factor
+from minigrad.formula import Formula
 from minigrad.scalar.value import ScalarFunction, Value, value_sum
 
 __all__ = ["BatchNorm1d", "BatchNormOp", "batch_norm_composite", "batch_norm_fused"]
@@ -101,6 +102,28 @@ class BatchNormOp(ScalarFunction):
         k = gamma * inv_std / m
         dx = [k * (m * g - dbeta - xh * dgamma) for g, xh in zip(dy, xhat, strict=True)]
         return [*dx, dgamma, dbeta]
+
+    @staticmethod
+    def formula(ctx: Any, grads: np.ndarray) -> Formula:
+        """The backward as the player shows it, with this batch's numbers."""
+        m = len(ctx.xhat)
+        dy = [float(g) for g in grads]
+        lines = [f"x{i}.grad += {DX_FORMULA.format(i=i)}" for i in range(m)]
+        lines += ["γ.grad += Σ(dy·x̂)", "β.grad += Σdy"]
+        values: dict[str, Any] = {
+            "m": m,
+            "γ": ctx.gamma,
+            "σ": 1.0 / ctx.inv_std,
+            "Σdy": math.fsum(dy),
+            "Σ(dy·x̂)": math.fsum(g * xh for g, xh in zip(dy, ctx.xhat, strict=True)),
+        }
+        values.update({f"dy{i}": g for i, g in enumerate(dy)})
+        values.update({f"x̂{i}": xh for i, xh in enumerate(ctx.xhat)})
+        return Formula(tuple(lines), values)
+
+
+# The hand-derived dx of ``minigrad.batchnorm.math.fused_backward``, as the player reads it.
+DX_FORMULA = "γ/(m·σ) · (m·dy{i} - Σdy - x̂{i}·Σ(dy·x̂))"
 
 
 def batch_norm_fused(

@@ -34,6 +34,7 @@ from minigrad.batchnorm.math import (
     reduce_axes,
     update_running_stats,
 )
+from minigrad.formula import Formula
 from minigrad.nn.module import Module, Parameter
 from minigrad.tensor import Tensor
 from minigrad.tensor.function import Function
@@ -179,6 +180,37 @@ class BatchNormFunction(Function):
                 grad, x, mean, inv_std, gamma[0] if gamma else None
             )
         return (dx, dgamma, dbeta) if ctx.affine else (dx,)
+
+    @staticmethod
+    def formula(ctx: Any, grad: np.ndarray | None) -> Formula:
+        """The backward as the player shows it: per channel, with this batch's numbers."""
+        if ctx.training:
+            lines = ["x.grad += γ/(m·σ) · (m·dy - Σdy - x̂·Σ(dy·x̂))"]
+        else:
+            lines = ["x.grad += γ·dy/σ  (eval: the running statistics are constants)"]
+        if ctx.affine:
+            lines += ["γ.grad += Σ(dy·x̂)", "β.grad += Σdy"]
+        saved = ctx.saved_arrays
+        if grad is None or not saved:  # nothing to put in (freed, or no gradient yet)
+            return Formula(tuple(lines))
+        dy = np.asarray(grad)
+        axes = reduce_axes(dy.ndim)
+        per_channel = [1] * dy.ndim
+        per_channel[1] = -1
+        if ctx.training:
+            centered, inv_std, *gamma = saved
+            xhat = centered * inv_std.reshape(per_channel)
+        else:
+            x, mean, inv_std, *gamma = saved
+            xhat = (x - mean.reshape(per_channel)) * inv_std.reshape(per_channel)
+        values: dict[str, Any] = {
+            "m": dy.size // dy.shape[1],
+            "γ": gamma[0] if gamma else np.ones(dy.shape[1]),
+            "σ": 1.0 / inv_std.reshape(-1),
+            "Σdy": dy.sum(axis=axes),
+            "Σ(dy·x̂)": (dy * xhat).sum(axis=axes),
+        }
+        return Formula(tuple(lines), values)
 
 
 def batch_norm_fused(

@@ -61,6 +61,7 @@ class Op(str):
     """
 
     local: Callable[..., tuple[Any, ...]]
+    forward: Callable[..., Any]  # the op on Values, to run a node again (set below Value)
 
     def __new__(cls, name: str, local: Callable[..., tuple[Any, ...]]) -> Op:
         op = super().__new__(cls, name)
@@ -90,6 +91,7 @@ def _power_op(n: float) -> Op:
     op = _POWER_OPS.get(n)
     if op is None:
         op = _POWER_OPS[n] = Op(f"**{n:g}", lambda a, out: (n * power(a, n - 1) if n else 0,))
+        op.forward = lambda a: a**n
     return op
 
 
@@ -174,13 +176,6 @@ class Value:
             else:
                 term = d * g
             parent.grad = term if _is_zero(parent.grad) else parent.grad + term
-
-    def local_derivatives(self) -> tuple[float, ...]:
-        """d(self)/d(parent) for each parent, as numbers (empty for a leaf)."""
-        if not self._prev or not isinstance(self._op, Op):
-            return ()
-        local = self._op.local(*[p.data for p in self._prev], self.data)
-        return tuple(float(d) for d in local)
 
     def _formula(self) -> Formula | None:
         """This node's backward as text, with the numbers of this call (for the player)."""
@@ -324,9 +319,48 @@ class Value:
     def _release(order: list[Any]) -> None:
         pass
 
+    # ------------------------------------------------------------ for readers (viz)
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """d(self)/d(parent) for each parent, as numbers (``()`` for a leaf)."""
+        if not self._prev or not isinstance(self._op, Op):
+            return ()
+        local = self._op.local(*[p.data for p in self._prev], self.data)
+        return tuple(float(d) for d in local)
+
+    def recompute(self, inputs: Sequence[float]) -> float:
+        """This node's op on other input numbers (one per ``_prev`` position): its forward
+        again, for a central-difference check. A constant power runs with the exponent
+        its op holds."""
+        op = self._op
+        if not self._prev:
+            raise ValueError("recompute: a leaf has no op to run again")
+        forward = getattr(op, "forward", None)
+        if forward is None:
+            raise ValueError(f"recompute: the op {op!r} cannot be run again")
+        return forward(*[Value(x) for x in inputs]).data
+
 
 Value._engine = Value
 _new = object.__new__
+
+# Each op's forward, so a node can be run again on other numbers (``Value.recompute``).
+for _op, _forward in (
+    (ADD, Value.__add__),
+    (SUB, Value.__sub__),
+    (MUL, Value.__mul__),
+    (DIV, Value.__truediv__),
+    (POW, Value.__pow__),
+    (NEG, Value.__neg__),
+    (RELU, Value.relu),
+    (TANH, Value.tanh),
+    (SIGMOID, Value.sigmoid),
+    (EXP, Value.exp),
+    (LOG, Value.log),
+    (SUM, lambda *xs: value_sum(xs)),
+):
+    _op.forward = _forward
 
 
 def _result(data: float, op: Op | str, prev: tuple[Any, ...]) -> Value:
@@ -471,6 +505,11 @@ class ScalarFunction:
       differentiated (BatchNorm's eps), as in the tensor engine's ``Function``.
     * ``backward(ctx, grads: np.ndarray) -> Sequence[float]``: given dL/d(output) for
       every output, return dL/d(input) for every input (the vector-Jacobian product).
+    * optionally ``formula(ctx, grads) -> Formula``: how the backward reads, one line per
+      input, with the numbers behind its symbols; the backprop player shows it.
+
+    Its backward computes numbers, so with ``create_graph=True`` its gradients are right
+    but cannot be differentiated again (a second backward through them raises).
 
     ``MyOp.apply(*values, **params)`` returns M ``Value`` s. In the graph the op is *one* node
     (``_OpNode``) between its inputs and its outputs, so its backward runs once, with
@@ -564,6 +603,11 @@ class _OpNode:
         for parent, g in zip(self._prev, grads_in, strict=True):
             parent.grad += float(g)
 
+    def _formula(self) -> Formula | None:
+        """The op's own ``formula(ctx, grads)``, if its class states one."""
+        stated = getattr(self._fn, "formula", None)
+        return stated(self._ctx, self.grad) if callable(stated) else None
+
     def _backward_graph(self) -> None:
         """With ``create_graph``: a hand-written backward computes numbers, not graph nodes.
 
@@ -588,6 +632,21 @@ class _OpNode:
     def __repr__(self) -> str:
         return f"<{self._op}: {len(self._prev)} inputs, {len(self.grad)} outputs>"
 
+    # ------------------------------------------------------------ for readers (viz)
+
+    @property
+    def fused(self) -> bool:
+        """Whether the op's backward was derived by hand (``fused = True`` on its class)."""
+        return bool(getattr(self._fn, "fused", False))
+
+    def saved(self) -> dict[str, Any]:
+        """What the op's forward left on its ``ctx`` for the backward, by name."""
+        return dict(vars(self._ctx))
+
+    def recompute(self, inputs: Sequence[float]) -> list[float]:
+        """The op's forward on other input numbers, with the same settings (no graph)."""
+        return [float(y) for y in self._fn.forward(_Context(), *inputs, **self._params)]
+
 
 class _FusedOutput(Value):
     """Output ``_index`` of a ``ScalarFunction``: its backward hands its gradient to the op."""
@@ -603,4 +662,16 @@ class _FusedOutput(Value):
         node._graph_grads[self._index] = g if _is_zero(before) else before + g
 
     def _formula(self) -> Formula | None:
-        return Formula((f"{self._prev[0]._op}.grad[{self._index}] += out.grad",))
+        return Formula(
+            (f"{self._prev[0]._op}.grad[{self._index}] += out.grad",),
+            {"out.grad": _as_float(self.grad)},
+        )
+
+    @property
+    def output_index(self) -> int:
+        """Which output of its op this value is."""
+        return self._index
+
+    def recompute(self, inputs: Sequence[Any]) -> float:
+        """Given its op's outputs (``inputs[0]``), this one."""
+        return float(inputs[0][self._index])

@@ -63,10 +63,13 @@ class Function:
     # runs on Tensors and its gradient can be differentiated again. A backward written
     # with NumPy calls stays first-order: differentiating through it twice raises.
     differentiable_backward: ClassVar[bool] = False
-    # How the backward reads, one line per input, in NumPy notation over ``a``, ``b``
-    # (the inputs), ``out`` and ``g`` (dL/d(out)): ``("g * b", "g * a")``. The player
-    # shows it with the numbers; a test evaluates it against ``backward``.
-    formula: ClassVar[tuple[str, ...]] = ()
+    # How the backward reads, one line per input, in NumPy notation over the inputs
+    # (named by ``inputs``), ``out`` and ``g`` (dL/d(out)): ``("g * b", "g * a")``. The
+    # player shows it with the numbers; a test evaluates it against ``backward``. Or a
+    # static method ``formula(ctx, grad) -> Formula`` (see ``minigrad.formula``).
+    formula: ClassVar[Any] = ()
+    broadcasts: ClassVar[bool] = False  # an elementwise op: inputs broadcast against each other
+    inputs: ClassVar[tuple[str, ...]] = ("a", "b", "c", "d", "e", "f")  # names in the formula
 
     # Per call (the instance is the ctx). Class-level defaults save two assignments per op;
     # ``save_for_backward`` and the end of ``Tensor.backward`` set them on the instance.
@@ -150,6 +153,14 @@ class Function:
             out._prev = ()
             out._ctx = None
         return out
+
+    def saved(self) -> tuple[np.ndarray, ...]:
+        """The arrays this call kept for its backward; ``()`` once a backward freed them.
+
+        For readers (a drawing's memory figures): ``tensor.grad_fn.saved()``. ``freed``
+        says whether an empty answer means "saved nothing" or "already released".
+        """
+        return tuple(a for a in self.saved_arrays or () if isinstance(a, np.ndarray))
 
 
 class GraphContext:

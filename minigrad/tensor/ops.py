@@ -53,6 +53,7 @@ class Add(Function):
     """out = a + b;  da = g, db = g."""
 
     name = "add"
+    broadcasts = True
     differentiable_backward = True
     formula = ("g", "g")
 
@@ -69,6 +70,7 @@ class Sub(Function):
     """out = a - b;  da = g, db = -g."""
 
     name = "sub"
+    broadcasts = True
     differentiable_backward = True
     formula = ("g", "-g")
 
@@ -85,6 +87,7 @@ class Mul(Function):
     """out = a * b;  da = g * b, db = g * a."""
 
     name = "mul"
+    broadcasts = True
     differentiable_backward = True
     formula = ("g * b", "g * a")
 
@@ -104,6 +107,7 @@ class Div(Function):
     """out = a / b;  da = g / b, db = -g * a / b**2 = -g * out / b."""
 
     name = "div"
+    broadcasts = True
     differentiable_backward = True
     formula = ("g / b", "-g * out / b")
 
@@ -171,6 +175,7 @@ class Pow(Function):
     """
 
     name = "pow"
+    broadcasts = True
     differentiable_backward = True
     formula = ("g * b * a**(b - 1)", "g * out * log(a)")
 
@@ -208,7 +213,8 @@ class MatMul(Function):
 
     name = "matmul"
     differentiable_backward = True
-    formula = ("g @ b.T", "a.T @ g")
+    formula = ("g @ B.T", "A.T @ g")
+    inputs = ("A", "B")
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -423,6 +429,7 @@ class Maximum(Function):
     """out = max(a, b) elementwise;  the gradient goes to the larger, split in half on ties."""
 
     name = "maximum"
+    broadcasts = True
     differentiable_backward = True
     formula = ("g * ((a > b) + 0.5 * (a == b))", "g * ((b > a) + 0.5 * (a == b))")
 
@@ -442,6 +449,7 @@ class Minimum(Function):
     """out = min(a, b) elementwise;  the gradient goes to the smaller, split in half on ties."""
 
     name = "minimum"
+    broadcasts = True
     differentiable_backward = True
     formula = ("g * ((a < b) + 0.5 * (a == b))", "g * ((b < a) + 0.5 * (a == b))")
 
@@ -477,6 +485,7 @@ class Where(Function):
     """out = a where cond else b;  da = g where cond, db = g elsewhere. ``cond`` has no grad."""
 
     name = "where"
+    broadcasts = True
     differentiable_backward = True
     formula = ("where(cond, g, 0)", "where(cond, 0, g)")
 

@@ -79,7 +79,7 @@ class Sum(Function):
 
     name = "sum"
     differentiable_backward = True
-    formula = ("spread(g, a.shape)",)
+    formula = ("g broadcast back to a.shape",)
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:

@@ -359,16 +359,30 @@ class Tensor:
             parent.grad = g if parent.grad is None else parent.grad + g
 
     def _formula(self) -> Formula | None:
-        """This tensor's op's backward as text, with the arrays of this call (for the player)."""
+        """This tensor's op's backward as text, with the arrays of this call (for the player).
+
+        An op states it as ``formula``: a tuple of lines in NumPy notation (the inputs
+        are named by ``inputs``, ``g`` is dL/d(out)), or a static method
+        ``formula(ctx, grad) -> Formula`` for full control (a fused op's own symbols).
+        """
         ctx = self._ctx
-        if ctx is None or not type(ctx).formula:
+        stated = getattr(type(ctx), "formula", None) if ctx is not None else None
+        if not stated:
             return None
-        names = "abcdefgh"[: len(self._prev)]
+        if callable(stated):
+            return stated(ctx, self.grad)
+        names = type(ctx).inputs[: len(self._prev)]
         values: dict[str, Any] = {n: p.data for n, p in zip(names, self._prev)}
-        values["out"], values["g"] = self.data, self.grad
+        values["out"], values["out.grad"] = self.data, self.grad
         values.update(ctx.formula_values())
-        lines = tuple(f"{n}.grad += {pretty(text)}" for n, text in zip(names, type(ctx).formula))
-        return Formula(lines, values)
+        lines = []
+        for n, text, parent in zip(names, stated, self._prev):
+            line = f"{n}.grad += {pretty(text)}"
+            if type(ctx).broadcasts and parent.data.shape != self.data.shape:
+                # unbroadcast: the one place broadcasting's gradient is handled
+                line += f", summed over the broadcast axes back to {parent.data.shape}"
+            lines.append(line)
+        return Formula(tuple(lines), values)
 
     # ------------------------------------------------------------ operators
     # Each delegates to an op in ops.py, where forward and backward stand side by side.

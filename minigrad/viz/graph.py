@@ -34,22 +34,6 @@ __all__ = ["DEFAULT_MAX_NODES", "GraphTooLargeError", "NodeIds", "draw_graph", "
 # More boxes than this and dot's layout gets slow and the picture unreadable.
 DEFAULT_MAX_NODES = 1000
 
-# Ops that move or select elements: a parent shape that differs from the result's is
-# not broadcasting there, so its edge is not marked.
-_SHAPE_OPS = {
-    "reshape",
-    "view",
-    "squeeze",
-    "unsqueeze",
-    "transpose",
-    "permute",
-    "T",
-    "expand",
-    "index",
-    "cat",
-    "stack",
-}
-
 GRAPH_ATTRS = {
     "fontname": "Helvetica",
     "fontsize": "12",
@@ -530,14 +514,23 @@ class GraphBuilder:
     @staticmethod
     def _broadcast_note(parent: Any, child: Any) -> str:
         """For a tensor op that broadcast ``parent`` up to the result's shape: its gradient
-        was summed back down, and the edge says so."""
+        was summed back down, and the edge says so.
+
+        Read from the shapes alone: an op of two or more inputs whose result has exactly
+        their broadcast shape (an elementwise op, a batched matmul) stretched every input
+        of another shape. One input never broadcasts (reshape, sum, index move or reduce
+        elements); cat and stack give shapes that are not the inputs' broadcast shape.
+        """
         pd, cd = getattr(parent, "data", None), getattr(child, "data", None)
         if not isinstance(pd, np.ndarray) or not isinstance(cd, np.ndarray):
             return ""
-        if pd.shape == cd.shape or child._op in _SHAPE_OPS or is_fused(child):
+        if pd.shape == cd.shape or len(child._prev) < 2 or is_fused(child):
+            return ""
+        shapes = [getattr(p, "data", None) for p in child._prev]
+        if not all(isinstance(s, np.ndarray) for s in shapes):
             return ""
         try:
-            if np.broadcast_shapes(pd.shape, cd.shape) != cd.shape:
+            if np.broadcast_shapes(*(s.shape for s in shapes)) != cd.shape:
                 return ""
         except ValueError:
             return ""
@@ -578,23 +571,23 @@ class GraphBuilder:
     # ------------------------------------------------------------ what ops saved
 
     def _saved(self, n: Any) -> str:
-        ctx = getattr(n, "_ctx", None)
+        fn = getattr(n, "grad_fn", None)  # a tensor op (None for a leaf or a Value)
         if is_op_node(n):  # a multi-output scalar op: what its forward left on ctx
             parts, total = [], 0
-            for key, v in vars(ctx).items() if hasattr(ctx, "__dict__") else ():
+            for key, v in n.saved().items():
                 size = _count_numbers(v)
                 total += size
                 parts.append(key if size == 1 else f"{key} ({size})")
             return f"saved {total} numbers: " + ", ".join(parts) if parts else "saved: nothing"
-        if ctx is not None and hasattr(ctx, "saved_arrays"):  # a tensor op
-            if getattr(ctx, "freed", False):
+        if fn is not None:
+            if fn.freed:
                 return "saved arrays: freed by backward (retain_graph=True keeps them)"
-            arrays = [a for a in ctx.saved_arrays or () if isinstance(a, np.ndarray)]
+            arrays = fn.saved()
             if not arrays:
                 return "saved: nothing"
             shapes = ", ".join(labels.shape_text(a.shape) for a in arrays)
             return f"saved {len(arrays)} arrays {shapes}: {sum(a.nbytes for a in arrays):,} B"
-        local = n.local_derivatives() if hasattr(n, "local_derivatives") else ()
+        local = getattr(n, "local_grads", ())
         if local:
             text = ", ".join(labels.number(x, self.precision) for x in local[:6])
             more = f", ... ({len(local)} in all)" if len(local) > 6 else ""
@@ -604,13 +597,13 @@ class GraphBuilder:
     def _saved_total(self) -> str:
         numbers, nbytes, freed, seen = 0, 0, 0, set()
         for n in self.order:
-            ctx = getattr(n, "_ctx", None)
+            fn = getattr(n, "grad_fn", None)
             if is_op_node(n):
-                numbers += sum(_count_numbers(v) for v in vars(ctx).values()) if ctx else 0
-            elif ctx is not None and hasattr(ctx, "saved_arrays"):
-                freed += bool(getattr(ctx, "freed", False))
-                for a in ctx.saved_arrays or ():
-                    if isinstance(a, np.ndarray) and id(a) not in seen:  # shared arrays once
+                numbers += sum(_count_numbers(v) for v in n.saved().values())
+            elif fn is not None:
+                freed += bool(fn.freed)
+                for a in fn.saved():
+                    if id(a) not in seen:  # arrays shared between ops count once
                         seen.add(id(a))
                         numbers += a.size
                         nbytes += a.nbytes
@@ -621,9 +614,10 @@ class GraphBuilder:
 
 
 def is_fused(node: Any) -> bool:
-    """Made by an op whose backward was written by hand (``fused = True``)."""
-    fn = getattr(node, "_fn", None) or getattr(node, "_ctx", None)
-    return bool(getattr(fn, "fused", False))
+    """Made by an op whose backward was written by hand (``fused = True``): a tensor's
+    ``grad_fn`` says so, and a multi-output scalar op's node itself."""
+    op = getattr(node, "grad_fn", None) or node
+    return bool(getattr(op, "fused", False))
 
 
 def _count_numbers(v: Any) -> int:

@@ -66,3 +66,36 @@ def reference_run(build: Callable[[], Any]) -> dict[str, Any]:
         "after_step": after_step,
         "finals": finals,
     }
+
+
+def torch_batchnorm_example_grads() -> dict[str, Any]:
+    """PyTorch's gradients for the ``bn-*`` examples: BatchNorm over x = [1, 2.5, -0.5]
+    with gamma 1.5, beta 0.2, loss = 0.3 y0 - y1 + 2 y2 (float64)."""
+    import torch
+
+    x = torch.tensor([1.0, 2.5, -0.5], dtype=torch.float64, requires_grad=True)
+    gamma = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    beta = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
+    y = torch.nn.functional.batch_norm(
+        x.reshape(3, 1), None, None, gamma.reshape(1), beta.reshape(1), training=True, eps=1e-5
+    )
+    (y.reshape(3) * torch.tensor([0.3, -1.0, 2.0], dtype=torch.float64)).sum().backward()
+    return {"x": x.grad.tolist(), "gamma": gamma.grad.item(), "beta": beta.grad.item()}
+
+
+def tensor_batchnorm(impl: str) -> tuple[Any, dict[str, Any], np.ndarray]:
+    """Tensor BatchNorm (``impl``: fused or composite) on a (4, 2) batch, output ``y``,
+    loss a weighted sum; returns the loss, the leaves and the weights."""
+    import minigrad as mg
+    from minigrad.batchnorm.tensor import batch_norm_composite, batch_norm_fused
+
+    rng = np.random.default_rng(0)
+    x = mg.Tensor(rng.normal(size=(4, 2)), requires_grad=True)
+    gamma = mg.Tensor(np.array([1.5, 0.5]), requires_grad=True)
+    beta = mg.Tensor(np.array([0.1, -0.2]), requires_grad=True)
+    x.label, gamma.label, beta.label = "x", "gamma", "beta"
+    weights = rng.normal(size=(4, 2))
+    norm = batch_norm_fused if impl == "fused" else batch_norm_composite
+    y = norm(x, gamma, beta)
+    y.label = "y"
+    return (y * mg.Tensor(weights)).sum(), {"x": x, "gamma": gamma, "beta": beta}, weights

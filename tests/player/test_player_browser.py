@@ -114,7 +114,7 @@ def test_expr_plays_every_step_and_shows_fan_out(open_page: Any, tmp_path: Path)
     assert "(1 of 2)" in slot, slot
     assert shown_number(slot) == pytest.approx(1 - np.tanh(2.0) ** 2, rel=1e-4)
     lines = page.locator("#mg-lines").text_content()
-    assert "a.grad += (1 - t²) × t.grad" in lines
+    assert "a.grad += " in lines  # the op's own text: test_formulas.py
     assert "contribution 1 of 2" in lines
 
 
@@ -122,9 +122,9 @@ def test_expr_plays_every_step_and_shows_fan_out(open_page: Any, tmp_path: Path)
 def test_examples_play_every_step(open_page: Any, tmp_path: Path, name: str) -> None:
     page, ref, states = play_and_compare(open_page, tmp_path, name)
     all_lines = [s["title"] + "\n" + s["lines"] for s in states[1:]]
-    if name == "bn-fused":  # the one op's step: the hand-derived formula with numbers
-        fused = [t for t in all_lines if "dx_i = γ/(m·σ)" in t]
-        assert len(fused) == 1 and "Σdy = " in fused[0] and "x[0].grad += " in fused[0]
+    if name == "bn-fused":  # the one op's step, one backward for every input
+        fused = [t for t in all_lines if "(fused, one backward for all 3 outputs)" in t]
+        assert len(fused) == 1 and all(f"x[{i}].grad += " in fused[0] for i in range(3))
     if name == "bn-composite":  # steps inside the batchnorm scope are grouped in the list
         in_scope = sum(1 for n in ref["step_nodes"] if ref["order"][n]._scope[:1] == ("batchnorm",))
         grouped = page.locator('#mg-steps ol[data-scope="batchnorm"] > li').count()
@@ -201,6 +201,7 @@ def test_labels_with_markup_are_shown_as_text(open_page: Any, tmp_path: Path) ->
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     lines = page.locator("#mg-lines").text_content()
-    assert '<script>alert(1)</script>.grad += (b & "c" </x>)' in lines
+    assert "<script>alert(1)</script>.grad += " in lines
+    assert 'b & "c" </x>' in page.locator("#mg-step-title").text_content()
     assert page.locator("script").count() == 2  # the data and the player, nothing injected
     assert page.errors == []

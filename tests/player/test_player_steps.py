@@ -14,7 +14,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from player_helpers import reference_run
+from player_helpers import reference_run, tensor_batchnorm, torch_batchnorm_example_grads
 
 import minigrad as mg
 import minigrad.__main__
@@ -67,12 +67,14 @@ def test_fan_out_shows_each_contribution_and_the_running_total() -> None:
 
 
 def test_the_chain_rule_is_written_with_numbers() -> None:
+    """Each input's line ends with what it received, however the op states its formula
+    (the op's own text is tested in test_formulas.py)."""
     data = backprop_steps(EXAMPLES["expr"][0]())
     lines = [line for s in data["steps"] for line in s["lines"]]
-    assert "g.grad += (1) × L.grad = 1 × 1 = 1" in lines
-    assert "d.grad += (f) × g.grad = (-2) × 1 = -2" in lines
-    assert "a.grad += (1 - t²) × t.grad = 0.070651 × 1 = 0.070651" in lines
     assert lines[0] == "L.grad = 1 (the seed, d(root)/d(root))"
+    for name, received in (("g", "1"), ("d", "-2"), ("a", "0.070651"), ("e", "-2")):
+        assert any(re.search(rf"\b{re.escape(name)}\.grad \+= (.* = )?{received}$", line)
+                   for line in lines), (name, lines)  # fmt: skip
 
 
 def test_a_value_used_twice_by_one_op_is_one_contribution() -> None:
@@ -82,7 +84,10 @@ def test_a_value_used_twice_by_one_op_is_one_contribution() -> None:
     (step,) = data["steps"]
     (update,) = [u for u in step["updates"] if u["node"] == 0]
     assert update["grad"] == x.grad == 6.0 and update["of"] == 1
-    assert step["lines"][-1] == "x.grad += (x) × n1.grad + (x) × n1.grad = 3 × 1 + 3 × 1 = 6"
+    assert any(re.search(r"\bx\.grad \+= (.* = )?6$", line) for line in step["lines"]), step[
+        "lines"
+    ]
+    assert sum("x.grad += " in line for line in step["lines"]) == 1  # one contribution
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
@@ -98,20 +103,13 @@ def test_check_is_a_central_difference_that_agrees(name: str) -> None:
 def test_fused_batchnorm_step_shows_the_formula_and_matches_torch() -> None:
     data = backprop_steps(EXAMPLES["bn-fused"][0]())
     (fused,) = [s for s in data["steps"] if data["nodes"][s["node"]]["kind"] == "op"]
-    assert fused["lines"][0] == "dx_i = γ/(m·σ) · (m·dy_i - Σdy - x̂_i·Σ(dy·x̂))"
-    assert fused["lines"][1].startswith("m = 3, γ = 1.5, σ = ")
+    assert fused["title"].startswith("batchnorm (fused, one backward for all 3 outputs)")
     grads = {n["name"]: n["grad"] for n in data["nodes"]}
-    x = torch.tensor([1.0, 2.5, -0.5], dtype=torch.float64, requires_grad=True)
-    gamma = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
-    beta = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
-    y = torch.nn.functional.batch_norm(
-        x.reshape(3, 1), None, None, gamma.reshape(1), beta.reshape(1), training=True, eps=1e-5
-    )
-    (y.reshape(3) * torch.tensor([0.3, -1.0, 2.0], dtype=torch.float64)).sum().backward()
+    want = torch_batchnorm_example_grads()
     for i in range(3):
-        assert grads[f"x[{i}]"] == pytest.approx(x.grad[i].item(), rel=1e-9, abs=1e-12)
-    assert grads["gamma"] == pytest.approx(gamma.grad.item(), rel=1e-9)
-    assert grads["beta"] == pytest.approx(beta.grad.item(), rel=1e-9)
+        assert grads[f"x[{i}]"] == pytest.approx(want["x"][i], rel=1e-9, abs=1e-12)
+    assert grads["gamma"] == pytest.approx(want["gamma"], rel=1e-9)
+    assert grads["beta"] == pytest.approx(want["beta"], rel=1e-9)
 
 
 def test_composite_and_fused_batchnorm_agree_on_the_inputs() -> None:
@@ -180,27 +178,15 @@ def test_bad_input_is_refused_before_anything_changes() -> None:
 def test_play_command_writes_the_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "page.html"
     assert mg.__main__.main(["play", "--example", "bn-fused", "--out", str(out)]) == 0
-    assert out.exists() and "wrote" in capsys.readouterr().out
-    assert "dx_i = γ/(m·σ)" in out.read_text(encoding="utf-8")
+    printed = capsys.readouterr().out
+    assert out.exists() and f"wrote {out} (8 steps)" in printed
+    page = out.read_text(encoding="utf-8")
+    assert "<h1>backprop: BatchNorm as one fused op with a hand-derived backward</h1>" in page
 
 
 def test_main_rejects_an_unknown_example() -> None:
     with pytest.raises(SystemExit):
         main(["--example", "nope"])
-
-
-def tensor_batchnorm(impl: str) -> tuple[mg.Tensor, dict[str, mg.Tensor], np.ndarray]:
-    from minigrad.batchnorm.tensor import batch_norm_composite, batch_norm_fused
-
-    rng = np.random.default_rng(0)
-    x = mg.Tensor(rng.normal(size=(4, 2)), requires_grad=True)
-    gamma = mg.Tensor(np.array([1.5, 0.5]), requires_grad=True)
-    beta = mg.Tensor(np.array([0.1, -0.2]), requires_grad=True)
-    x.label, gamma.label, beta.label = "x", "gamma", "beta"
-    weights = rng.normal(size=(4, 2))
-    norm = batch_norm_fused if impl == "fused" else batch_norm_composite
-    loss = (norm(x, gamma, beta) * mg.Tensor(weights)).sum()
-    return loss, {"x": x, "gamma": gamma, "beta": beta}, weights
 
 
 @pytest.mark.parametrize("impl", ["fused", "composite"])
@@ -215,13 +201,7 @@ def test_tensor_batchnorm_steps_match_torch(impl: str) -> None:
     (y * torch.tensor(weights)).sum().backward()
     for name, t in (("x", tx), ("gamma", tg), ("beta", tb)):
         np.testing.assert_allclose(grads[name], t.grad.numpy(), rtol=1e-9, atol=1e-12)
-    lines = [line for s in data["steps"] for line in s["lines"]]
-    if impl == "fused":  # the formula's sums, shown per channel, are dgamma and dbeta
-        sums = next(line for line in lines if line.startswith("Σdy = "))
-        dbeta = ", ".join(f"{v:.5g}" for v in tb.grad.tolist())
-        dgamma = ", ".join(f"{v:.5g}" for v in tg.grad.tolist())
-        assert sums == f"Σdy = [{dbeta}], Σ(dy·x̂) = [{dgamma}]"
-    else:  # the composite's steps sit in the batchnorm scope, one run of steps
+    if impl == "composite":  # the composite's steps sit in the batchnorm scope, one run of steps
         scoped = [s["scope"][:1] == ["batchnorm"] for s in data["steps"]]
         assert sum(scoped) >= 8
 
