@@ -314,6 +314,20 @@ class NotDifferentiable(str):
         )
 
 
+@contextlib.contextmanager
+def restore_grads_on_error(order: list[Any]) -> Iterator[None]:
+    """Put every node's ``.grad`` back as it was if the block raises (validate, then commit:
+    a backward that fails halfway, under anomaly mode or in a user's op, changes nothing).
+    Gradients are replaced, never changed in place, so keeping references is enough."""
+    saved = [node.grad for node in order]
+    try:
+        yield
+    except BaseException:
+        for node, g in zip(order, saved, strict=True):
+            node.grad = g
+        raise
+
+
 def check_differentiable(order: list[Any], create_graph: bool = False) -> None:
     """Raise, before any gradient is written, if a backward over ``order`` would pass
     through a gradient that was made without a graph (see ``not_differentiable``)."""

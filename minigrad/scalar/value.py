@@ -32,6 +32,7 @@ from minigrad.autograd import (
     AnomalyError,
     NotDifferentiable,
     check_differentiable,
+    restore_grads_on_error,
     run_backward,
     topological_order,
 )
@@ -287,11 +288,12 @@ class Value:
         seed = Value._grad_seed(self, grad, create_graph)
         order = topological_order(self)
         check_differentiable(order)
-        for node in order:
-            if node._prev:  # an intermediate: its gradient is this pass's alone
-                node.grad = 0.0
-        self.grad = seed if _is_zero(self.grad) else self.grad + seed
-        run_backward(order, create_graph=create_graph)
+        with restore_grads_on_error(order):  # a failing pass (anomaly mode) changes nothing
+            for node in order:
+                if node._prev:  # an intermediate: its gradient is this pass's alone
+                    node.grad = 0.0
+            self.grad = seed if _is_zero(self.grad) else self.grad + seed
+            run_backward(order, create_graph=create_graph)
 
     # What ``minigrad.grad`` asks of an engine (see ``minigrad.autograd.grad``).
     @staticmethod
@@ -585,8 +587,8 @@ class _OpNode:
 
     @property
     def grad(self) -> np.ndarray:
-        """dL/d(output i) for each output, as the outputs handed them over."""
-        return self._grads
+        """dL/d(output i) for each output, as the outputs handed them over (a copy)."""
+        return self._grads.copy()
 
     @grad.setter
     def grad(self, value: float | np.ndarray) -> None:  # backward() resets it with 0.0

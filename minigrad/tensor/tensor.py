@@ -24,6 +24,7 @@ from minigrad.autograd import (
     STATE,
     NotDifferentiable,
     check_differentiable,
+    restore_grads_on_error,
     run_backward,
     topological_order,
 )
@@ -228,11 +229,14 @@ class Tensor:
         order = topological_order(self)
         Tensor._check_graph(order)  # check everything before changing anything
         check_differentiable(order)
-        for node in order:
-            if node._prev:  # an intermediate: its gradient is this pass's alone
-                node.grad = None
-        self.grad = seed if self.grad is None else self.grad + seed
-        run_backward(order, create_graph=create_graph)
+        # An op's backward can still fail (a user's Function, anomaly mode): then every
+        # gradient is put back as it was, so a failed call changes nothing.
+        with restore_grads_on_error(order):
+            for node in order:
+                if node._prev:  # an intermediate: its gradient is this pass's alone
+                    node.grad = None
+            self.grad = seed if self.grad is None else self.grad + seed
+            run_backward(order, create_graph=create_graph)
         if not (create_graph if retain_graph is None else retain_graph):
             Tensor._release(order)
 
@@ -251,7 +255,19 @@ class Tensor:
                 )
             seed = np.ones(out.data.shape, dtype=out.data.dtype)
         else:
-            seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=out.dtype)
+            given = grad.data if isinstance(grad, Tensor) else grad
+            try:
+                arr = np.asarray(given)
+            except ValueError:  # a ragged list
+                raise TypeError(
+                    f"backward: grad must be an array of numbers, got {given!r}"
+                ) from None
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"backward: grad must hold real numbers, got dtype {arr.dtype} "
+                    f"(tensor dtype {out.dtype})"
+                )
+            seed = arr.astype(out.dtype)
             if seed.shape != out.shape:
                 raise ValueError(
                     f"backward: grad has shape {seed.shape} but the tensor has shape {out.shape}"
@@ -305,6 +321,8 @@ class Tensor:
         for parent, g in zip(self._prev, grads):
             if g is None or not parent.requires_grad:
                 continue
+            if type(g) is not np.ndarray:
+                g = _vjp_array(self._op, g)
             pdata = parent.data
             if g.shape != pdata.shape:
                 try:
@@ -692,6 +710,17 @@ from minigrad.tensor.function import (  # noqa: E402
     NotDifferentiableBackward,
     unbroadcast,
 )
+
+
+def _vjp_array(op: str, g: Any) -> np.ndarray:
+    """What a backward returned for one input, as an array, or an error naming the op."""
+    arr = np.asarray(g) if isinstance(g, np.generic | float | int) else g
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
+        raise TypeError(
+            f"{op} backward: returned {type(g).__name__} for an input; expected a float "
+            "ndarray (or None)"
+        )
+    return arr
 
 
 def _numbers_only(node: Tensor, grads: Any, upstream: Tensor) -> tuple[Any, ...]:
