@@ -12,6 +12,7 @@ from minigrad.autograd import (
     AnomalyError,
     detect_anomaly,
     enable_grad,
+    grad,
     is_grad_enabled,
     name_scope,
     no_grad,
@@ -20,7 +21,7 @@ from minigrad.autograd import (
     topological_order,
 )
 from minigrad.batchnorm import compare_batchnorm
-from minigrad.check import GradcheckError, compare_grads, gradcheck
+from minigrad.check import GradcheckError, compare_grads, gradcheck, gradgradcheck
 from minigrad.scalar.value import ScalarFunction, Value, value_sum, zero_grad
 from minigrad.tensor import (  # minigrad.tensor itself is callable: minigrad.tensor([1.0])
     Function,
@@ -62,7 +63,9 @@ __all__ = [
     "draw_graph",
     "draw_graphs_side_by_side",
     "enable_grad",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "maximum",
     "minimum",

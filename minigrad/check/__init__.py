@@ -1,6 +1,8 @@
 """Checking gradients, three ways.
 
 * ``gradcheck`` (``gradcheck.py``): the engine's gradient against central differences.
+* ``gradgradcheck`` (``gradgrad.py``): the second derivative against central
+  differences of the first (gradients of gradients, ``create_graph=True``).
 * ``compare_grads`` (``compare.py``): two implementations of one function, gradients
   side by side (composite against fused BatchNorm).
 * ``StageChecker``, ``check_stage``, ``compare_arrays`` (``stages.py``): a backward you
@@ -18,6 +20,7 @@ from minigrad.check.gradcheck import (
     gradcheck,
     numerical_grads,
 )
+from minigrad.check.gradgrad import gradgradcheck
 from minigrad.check.stages import (
     ArrayCheck,
     StageChecker,
@@ -40,5 +43,6 @@ __all__ = [
     "compare_arrays",
     "compare_grads",
     "gradcheck",
+    "gradgradcheck",
     "numerical_grads",
 ]

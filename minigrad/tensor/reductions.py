@@ -175,11 +175,11 @@ class _Extreme(Function):
         a = either.raw(ctx.saved_arrays[0])
         if ctx.single_axis:
             (ax,) = ctx.axes
-            first = np.expand_dims(type(ctx).arg(a, axis=ax), ax)
+            first = np.expand_dims(ctx.arg(a, axis=ax), ax)
             chosen = np.zeros(a.shape, dtype=g.dtype)
             np.put_along_axis(chosen, first, 1, axis=ax)
         else:
-            ties = a == type(ctx).pick(a, axis=ctx.axes, keepdims=True)
+            ties = a == ctx.pick(a, axis=ctx.axes, keepdims=True)
             chosen = ties / ties.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
         return (_spread(ctx, g) * chosen,)
 
