@@ -117,8 +117,8 @@ def contenders(shape: tuple[int, int], training: bool) -> dict[str, Callable[[],
 
         grads = first_order()
 
-        def torch_double() -> None:
-            torch.autograd.grad(grads, (tx, tg, tdy), ups, retain_graph=True)
+        def torch_double() -> tuple[Any, ...]:
+            return torch.autograd.grad(grads, (tx, tg, tdy), ups, retain_graph=True)
 
         def torch_chain() -> None:
             torch.autograd.grad(first_order(), (tx, tg, tdy), ups)

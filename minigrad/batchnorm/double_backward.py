@@ -116,17 +116,17 @@ def fused_double_backward(
 
        With k = gamma / sigma, v is a per-channel mix of dy and u,
 
-        v = alpha dy + beta u,   alpha = a - k S_ux / m,   beta = -k S_dyx / m
+        v = p dy + q u,   p = a - k S_ux / m,   q = -k S_dyx / m
 
-       so sum(v) = alpha S_dy + beta S_u and sum(v xhat) = alpha S_dyx + beta S_ux, and
+       so sum(v) = p S_dy + q S_u and sum(v xhat) = p S_dyx + q S_ux, and
 
         ggamma = (S_udy - S_u S_dy / m - S_ux S_dyx / m) / sigma
-        gx     = (alpha dy + beta u) / sigma
-                 - xhat (alpha S_dyx + beta S_ux + gamma ggamma) / (m sigma)
-                 - (alpha S_dy + beta S_u) / (m sigma)
-        gdy    = k u + alpha xhat + (b - k S_u / m)
+        gx     = (p dy + q u) / sigma
+                 - xhat (p S_dyx + q S_ux + gamma ggamma) / (m sigma)
+                 - (p S_dy + q S_u) / (m sigma)
+        gdy    = k u + p xhat + (b - k S_u / m)
 
-       (the same alpha turns up in gdy: P u's xhat term is -xhat S_ux / m). Each big
+       (the same p turns up in gdy: P u's xhat term is -xhat S_ux / m). Each big
        output is one per-channel linear combination of the big inputs: one sweep to
        gather the five sums, one to write gx and gdy.
     """
@@ -161,21 +161,21 @@ def fused_double_backward(
         s_u, s_ux, s_udy = _sum(ggx, ndim), _dot(ggx, xhat), _dot(ggx, dy)
         ggamma = (s_udy - (s_u * s_dy + s_ux * s_dyx) * inv_m) * inv_std
 
-    alpha = a - k * s_ux * inv_m
-    beta = -k * s_dyx * inv_m
-    coef_xhat = -(alpha * s_dyx + beta * s_ux + g * ggamma) * inv_m * inv_std
-    coef_one = -(alpha * s_dy + beta * s_u) * inv_m * inv_std
+    p = a - k * s_ux * inv_m  # v = p dy + q u is dL/dxhat
+    q = -k * s_dyx * inv_m
+    coef_xhat = -(p * s_dyx + q * s_ux + g * ggamma) * inv_m * inv_std
+    coef_one = -(p * s_dy + q * s_u) * inv_m * inv_std
 
     def per_channel(v: np.ndarray) -> np.ndarray:
         return channel_view(v.astype(dtype, copy=False), ndim)
 
-    gx = dy * per_channel(alpha * inv_std)
+    gx = dy * per_channel(p * inv_std)
     gx += xhat * per_channel(coef_xhat)
     gx += per_channel(coef_one)
-    gdy = xhat * per_channel(alpha)
+    gdy = xhat * per_channel(p)
     gdy += per_channel(b - k * s_u * inv_m)
     if ggx is not None:
-        gx += ggx * per_channel(beta * inv_std)
+        gx += ggx * per_channel(q * inv_std)
         gdy += ggx * per_channel(k)
     return gx, (None if gamma is None else ggamma.astype(dtype, copy=False)), gdy
 

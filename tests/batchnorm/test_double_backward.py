@@ -342,3 +342,26 @@ def test_stats_from_another_input_are_rejected():
     _, stats = fused_forward(np.zeros((5, 3)), gamma, None, EPS)
     with pytest.raises(ValueError, match=r"stats do not belong to x of shape \(4, 3\)"):
         fused_double_backward(x, gamma, dy, ggx, gggamma, ggbeta, EPS, stats=stats)
+
+
+# ---------------------------------------------------------------- the benchmark
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_the_benchmark_times_the_same_product_on_both_sides(training):
+    """benchmarks/bn_double_backward_kernel.py: its kernel and PyTorch contenders agree."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "bn_double_backward_kernel.py"
+    spec = importlib.util.spec_from_file_location("bn_double_backward_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    runs = bench.contenders((16, 8), training)
+    want = [t.numpy() for t in runs["torch"]()]
+    kernels = [name for name in runs if name.startswith("kernel") and "+" not in name]
+    assert kernels == (["kernel", "kernel, saved stats"] if training else ["kernel"])
+    for name in kernels:
+        for got, w in zip(runs[name](), want, strict=True):
+            np.testing.assert_allclose(got, w, rtol=0, atol=1e-10)
+    assert callable(bench.main)
