@@ -127,8 +127,9 @@ def fused_double_backward(
         gdy    = k u + p xhat + (b - k S_u / m)
 
        (the same p turns up in gdy: P u's xhat term is -xhat S_ux / m). Each big
-       output is one per-channel linear combination of the big inputs: one sweep to
-       gather the five sums, one to write gx and gdy.
+       output is a per-channel linear combination of the big arrays dy, u and xhat, so
+       the code is five reductions, then a few multiply-adds per output; no m x m
+       Jacobian, nothing quadratic.
     """
     c = _check(x, gamma, dy, ggx, gggamma, ggbeta, eps, training=True)
     ndim, dtype = x.ndim, x.dtype
