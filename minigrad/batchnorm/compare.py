@@ -73,6 +73,8 @@ class BatchNormComparison:
     sizes: dict[str, GraphSize]
     max_rows: int = 24
     upstream_source: str = "random"
+    order: int = 1
+    torch_grads: list[np.ndarray] | None = None  # PyTorch's, where it is installed (order 2)
 
     # ------------------------------------------------------------ numbers
 
@@ -118,7 +120,7 @@ class BatchNormComparison:
 
     def __str__(self) -> str:
         g = self.grads
-        names = ("dx", "dgamma", "dbeta")
+        names = ("dx", "dgamma", "dbeta") if self.order == 1 else ("d2x", "d2gamma", "d2beta")
         # a long table keeps its first rows of each gradient: dgamma and dbeta get up to a
         # quarter of max_rows each, dx the rest
         c = g.grads[1][0].size
@@ -126,21 +128,38 @@ class BatchNormComparison:
         limits = (max(4, self.max_rows - 2 * per_channel), per_channel, per_channel)
         rows = []
         numerical = g.numerical or [None] * 3
-        for name, (a, b), n, limit in zip(names, g.grads, numerical, limits, strict=True):
+        torch_grads = self.torch_grads or [None] * 3
+        for name, (a, b), n, t, limit in zip(
+            names, g.grads, numerical, torch_grads, limits, strict=True
+        ):
             for count, idx in enumerate(np.ndindex(a.shape)):
                 if count == limit:
                     rows.append(f"... {a.size - limit} more {name} rows ...")
                     break
                 label = f"{name}[{','.join(map(str, idx))}]"
                 num = f"{n[idx]:+.12f}" if n is not None else "-"
+                ref = f"  {t[idx]:+.12f}" if t is not None else ""
                 rows.append(
-                    f"{label:<12} {a[idx]:+.12f}  {b[idx]:+.12f}  {num:>15}  "
+                    f"{label:<12} {a[idx]:+.12f}  {b[idx]:+.12f}  {num:>15}{ref}  "
                     f"{abs(a[idx] - b[idx]):.1e}"
                 )
-        header = f"{'gradient':<12} {'composite':>15}  {'fused':>15}  {'numerical':>15}  |c - f|"
+        header = f"{'gradient':<12} {'composite':>15}  {'fused':>15}  {'numerical':>15}"
+        header += f"  {'pytorch':>15}" if self.torch_grads is not None else ""
+        header += "  |c - f|"
+        if self.order == 1:
+            title = (
+                f"BatchNorm, composite vs fused ({self.engine} engine), batch {self.shape}, "
+                f"float64; upstream dL/dy {self.upstream_source}"
+            )
+        else:
+            title = (
+                f"BatchNorm double backward, composite (autodiff of autodiff) vs fused (derived "
+                f"by hand), batch {self.shape}, float64: the gradient of <u, dL/d(x, gamma, "
+                f"beta)>, with dL/dy and u {self.upstream_source}; numerical = central "
+                "differences of the first-order gradient"
+            )
         lines = [
-            f"BatchNorm, composite vs fused ({self.engine} engine), batch {self.shape}, float64; "
-            f"upstream dL/dy {self.upstream_source}",
+            title,
             header,
             "-" * len(header),
             *rows,
@@ -151,6 +170,15 @@ class BatchNormComparison:
                 for k, v in zip(("y", *names), (g.max_output_diff, *g.max_abs_diffs), strict=True)
             ),
         ]
+        if self.torch_grads is not None:
+            diffs = [
+                float(np.abs(b - t).max()) if t.size else 0.0
+                for (_, b), t in zip(g.grads, self.torch_grads, strict=True)
+            ]
+            lines.append(
+                "max |fused - pytorch|: "
+                + ", ".join(f"{k} {v:.1e}" for k, v in zip(names, diffs, strict=True))
+            )
         if g.numerical is not None:
             for which, who in enumerate(("composite", "fused")):
                 diffs = g.max_numerical_diffs(which)
@@ -159,7 +187,8 @@ class BatchNormComparison:
                     + ", ".join(f"{k} {v:.1e}" for k, v in zip(names, diffs, strict=True))
                 )
         lines.append(f"graph: composite {self.sizes['composite']}; fused {self.sizes['fused']}")
-        lines.append(f"time, forward + backward: {self.timing_summary()}")
+        what = "forward + backward" if self.order == 1 else "forward + backward + double backward"
+        lines.append(f"time, {what}: {self.timing_summary()}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -180,6 +209,7 @@ def compare_batchnorm(
     eps: float = 1e-5,
     numerical: bool = True,
     repeat: int = 3,
+    order: int = 1,
 ) -> BatchNormComparison:
     """Run composite and fused BatchNorm (training mode) on ``x`` and compare their gradients.
 
@@ -187,11 +217,24 @@ def compare_batchnorm(
     ``gamma``/``beta`` default to values drawn from ``seed`` (not 1 and 0, so every term
     of the backward shows), ``upstream`` (dL/dy) too. Central differences are computed
     when ``numerical`` (the referee; costs 2 forward passes per element).
+
+    ``order=2`` (tensor engine) compares the *double* backward: the gradient of
+    h = <u, dL/d(x, gamma, beta)> (first-order gradients built with ``create_graph``, u
+    random from ``seed``), by autodiff through the composite's backward and by the fused
+    op's hand-derived double backward; central differences of the first-order gradient
+    referee, and PyTorch's double backward of ``F.batch_norm`` joins when installed.
     """
     from minigrad.batchnorm.math import check_eps, check_input_shape
 
     data = np.array(x, dtype=np.float64)
     eps = check_eps("compare_batchnorm", eps)
+    if order not in (1, 2):
+        raise ValueError(f"compare_batchnorm: order must be 1 or 2, got {order!r}")
+    if order == 2 and engine != "tensor":
+        raise ValueError(
+            "compare_batchnorm: order=2 needs engine='tensor' (the scalar fused op's backward "
+            "is written with numbers: it cannot be differentiated again)"
+        )
     if engine not in ("tensor", "scalar"):
         raise ValueError(f"compare_batchnorm: engine must be 'tensor' or 'scalar', got {engine!r}")
     if engine == "scalar" and data.ndim != 2:
@@ -250,11 +293,69 @@ def compare_batchnorm(
         def f_fused(xt: Any, gt: Any, bt: Any) -> Any:
             return impl.batch_norm_fused(xt, gt, bt, eps)
 
+    torch_grads = None
+    if order == 2:
+        directions = [rng.standard_normal(np.shape(v)) for v in (data, g, b)]
+        f_composite = _along_gradient(f_composite, upstream, directions)
+        f_fused = _along_gradient(f_fused, upstream, directions)
+        torch_grads = _torch_double_backward(data, g, b, eps, upstream, directions)
+        upstream = np.array(1.0)
     result = compare_grads(
         f_composite, f_fused, inputs, upstream=upstream, numerical=numerical, repeat=repeat
     )
     sizes = {"composite": graph_size(result.roots[0]), "fused": graph_size(result.roots[1])}
-    return BatchNormComparison(engine, tuple(data.shape), result, sizes, upstream_source=source)
+    return BatchNormComparison(
+        engine,
+        tuple(data.shape),
+        result,
+        sizes,
+        upstream_source=source,
+        order=order,
+        torch_grads=torch_grads,
+    )
+
+
+def _along_gradient(f: Any, upstream: np.ndarray, directions: list[np.ndarray]) -> Any:
+    """h(x, gamma, beta) = <u, d(upstream . f)/d(x, gamma, beta)>, its gradient a graph."""
+    from minigrad.autograd import enable_grad, grad
+    from minigrad.tensor import Tensor
+
+    def h(*inputs: Any) -> Any:
+        with enable_grad():  # central differences call this inside no_grad
+            y = f(*inputs)
+            gs = grad(y, list(inputs), grad_outputs=Tensor(upstream), create_graph=True)
+            total = (inputs[0] * 0.0).sum()  # every input stays in the graph
+            for g_i, u_i in zip(gs, directions, strict=True):
+                total = total + (g_i * Tensor(u_i)).sum()
+            return total
+
+    return h
+
+
+def _torch_double_backward(
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    eps: float,
+    upstream: np.ndarray,
+    directions: list[np.ndarray],
+) -> list[np.ndarray] | None:
+    """PyTorch's gradient of the same h, or None where PyTorch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    leaves = [torch.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+    y = torch.nn.functional.batch_norm(
+        leaves[0], None, None, leaves[1], leaves[2], training=True, eps=eps
+    )
+    gs = torch.autograd.grad(y, leaves, torch.tensor(upstream), create_graph=True)
+    h = sum((g * torch.tensor(u)).sum() for g, u in zip(gs, directions, strict=True))
+    second = torch.autograd.grad(h, leaves, allow_unused=True)
+    return [
+        np.zeros(np.shape(a)) if s is None else s.detach().numpy()
+        for s, a in zip(second, (x, gamma, beta), strict=True)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,6 +374,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", type=int, default=24, help="most table rows to print")
     parser.add_argument("--out", type=Path, help="write both graphs side by side (.svg/.png/.pdf)")
+    parser.add_argument(
+        "--order",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="1: gradients; 2: the double backward (tensor engine) (default: 1)",
+    )
     args = parser.parse_args(argv)
     shape = (args.batch, args.features) + ((args.length,) if args.length else ())
     if args.batch < 2 or args.features < 1 or args.length < 0:
@@ -280,7 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.engine == "scalar" and args.length:
         parser.error("--length (an (N, C, L) input) is for --engine tensor")
     x = 1.0 + 2.0 * np.random.default_rng(args.seed).standard_normal(shape)
-    result = compare_batchnorm(x, engine=args.engine, seed=args.seed)
+    if args.order == 2 and args.engine != "tensor":
+        parser.error("--order 2 (the double backward) is for --engine tensor")
+    result = compare_batchnorm(x, engine=args.engine, seed=args.seed, order=args.order)
     result.max_rows = args.rows
     print(result)
     if args.out is not None:

@@ -160,18 +160,27 @@ class BatchNormFunction(Function):
             if running_mean is not None and running_var is not None:
                 m = x.size // x.shape[1]
                 update_running_stats(running_mean, running_var, stats.mean, stats.var, m, factor)
-            ctx.save_for_backward(stats.centered, stats.inv_std, *affine[:1])
+            ctx.save_for_backward(x, stats.centered, stats.inv_std, *affine[:1])
         else:
             assert running_mean is not None and running_var is not None
             y, inv_std = fused_forward_eval(x, running_mean, running_var, gamma, beta, eps)
-            # a copy of the mean: a later training step updates the buffer in place
+            # copies: a later training step updates the buffers in place
             ctx.save_for_backward(x, running_mean.copy(), inv_std, *affine[:1])
+            ctx.running_var = running_var.copy()
+        ctx.eps = eps
         return y
+
+    # Under create_graph the backward runs on Tensors: it applies ``BatchNormBackward``, an
+    # op whose own backward (the double backward) is derived by hand. x and gamma arrive as
+    # graph nodes; the saved statistics as arrays, which that op differentiates through.
+    differentiable_backward: ClassVar[bool] = True
 
     @staticmethod
     def backward(ctx: Any, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        if isinstance(grad, Tensor):
+            return _backward_as_op(ctx, grad)
         if ctx.training:
-            centered, inv_std, *gamma = ctx.saved_arrays
+            _, centered, inv_std, *gamma = ctx.saved_arrays
             stats = BatchStats(None, None, inv_std, centered)  # type: ignore[arg-type]
             dx, dgamma, dbeta = fused_backward(grad, stats, gamma[0] if gamma else None)
         else:
@@ -198,7 +207,7 @@ class BatchNormFunction(Function):
         per_channel = [1] * dy.ndim
         per_channel[1] = -1
         if ctx.training:
-            centered, inv_std, *gamma = saved
+            _, centered, inv_std, *gamma = saved
             xhat = centered * inv_std.reshape(per_channel)
         else:
             x, mean, inv_std, *gamma = saved
@@ -211,6 +220,24 @@ class BatchNormFunction(Function):
             "Σ(dy·x̂)": (dy * xhat).sum(axis=axes),
         }
         return Formula(tuple(lines), values)
+
+
+def _backward_as_op(ctx: Any, grad: Tensor) -> tuple[Tensor, ...]:
+    from minigrad.batchnorm.backward_op import batch_norm_backward  # it builds on this module
+
+    x, stat1, inv_std, *gamma = ctx.saved_arrays
+    if ctx.training:
+        settings = {"training": True, "centered": stat1, "inv_std": inv_std, "eps": ctx.eps}
+    else:
+        settings = {
+            "training": False,
+            "running_mean": stat1,
+            "running_var": ctx.running_var,
+            "inv_std": inv_std,
+            "eps": ctx.eps,
+        }
+    dx, dgamma, dbeta = batch_norm_backward(x, gamma[0] if gamma else None, grad, **settings)
+    return (dx, dgamma, dbeta) if ctx.affine else (dx,)
 
 
 def batch_norm_fused(

@@ -165,23 +165,17 @@ class Function:
 
 class GraphContext:
     """The ctx a differentiable backward sees under ``create_graph``: the op's own settings,
-    with each saved array replaced by the graph node it is the data of (an input or the
-    output), so the backward's arithmetic builds a graph."""
+    with each saved array that is an input's or the output's data replaced by that graph
+    node, so the backward's arithmetic builds a graph. Any other saved array stays an
+    array: to the graph a constant, so an op that declares ``differentiable_backward``
+    saves only inputs and output, or differentiates its other arrays itself (BatchNorm)."""
 
     def __init__(self, ctx: Function, node: Tensor) -> None:
         self._ctx = ctx
         nodes = (*node._prev, node)
-        saved = []
-        for array in ctx.saved_arrays or ():
-            match = next((n for n in nodes if n.data is array), None)
-            if match is None:
-                raise RuntimeError(
-                    f"{ctx.name} backward: saved an array that is neither an input nor the "
-                    "output, so its backward cannot be differentiated (save inputs and output "
-                    "only, or set differentiable_backward = False)"
-                )
-            saved.append(match)
-        self.saved_arrays = tuple(saved)
+        self.saved_arrays = tuple(
+            next((n for n in nodes if n.data is array), array) for array in ctx.saved_arrays or ()
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ctx, name)
