@@ -628,7 +628,8 @@ class _OpNode:
         op = Op(f"{self._op} backward", _refuse)
         op.refuses = NotDifferentiable(op)  # differentiating these gradients raises
         for parent, g in zip(self._prev, grads_in, strict=True):
-            term = _result(float(g), op, tuple(upstream))
+            # linked to the upstream gradients and the inputs, so a second backward reaches it
+            term = _result(float(g), op, (*upstream, *self._prev))
             parent.grad = term if _is_zero(parent.grad) else parent.grad + term
 
     def __repr__(self) -> str:
