@@ -155,7 +155,7 @@ def conclusions(summary: dict) -> list[str]:
     if s.always(a, b) == -1:
         out.append(
             f"At the same step BN's network had {s.ratio(a, b)} the loss (smaller in every seed): "
-            "it is further along, nearer a minimum, where the landscape is flatter anyway. "
+            "it is further along, and starts each probe from a smaller loss and gradient. "
             "These means alone do not separate 'BN is smoother' from 'BN got further'."
         )
     rows = summary["at_equal_loss"]

@@ -87,9 +87,13 @@ def steps_to(r: dict, target: float) -> float:
     return float(r["steps"][hit[0]]) if len(hit) else float("inf")
 
 
-def when(sign: int, other: str) -> str:
+def when(a: Sequence[float], b: Sequence[float], other: str) -> str:
+    """Steps to the target, a against b, seed by seed, in words."""
+    if np.array_equal(a, b):
+        return f"at the same check as {other} in every seed (checks every 5 steps at first)"
+    sign = s.always(a, b)
     if sign == 0:
-        return f"neither sooner nor later than {other} in every seed (ties or mixed)"
+        return f"neither sooner nor later than {other} in every seed"
     return f"{'sooner' if sign < 0 else 'later'} than {other} in every seed"
 
 
@@ -115,8 +119,8 @@ def conclusions(summary: dict) -> list[str]:
     out.append(
         f"Steps to {TARGET:.0%} test accuracy: noisy BN {steps['noisy BN']}, plain BN "
         f"{steps['with BN']}, without BN {steps['without BN']}. Noisy BN got there "
-        f"{when(speed, 'without BN')}, and "
-        f"{when(s.always(noisy['steps_to_target'], bn['steps_to_target']), 'plain BN')}."
+        f"{when(noisy['steps_to_target'], plain['steps_to_target'], 'without BN')}, and "
+        f"{when(noisy['steps_to_target'], bn['steps_to_target'], 'plain BN')}."
     )
     out.append(
         f"Final training loss: noisy BN's is {s.ratio(noisy['final_loss'], bn['final_loss'])} "
