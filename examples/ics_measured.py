@@ -1,7 +1,7 @@
 """Internal covariate shift measured as an optimization quantity, with and without BN.
 
 Santurkar et al. (NeurIPS 2018, "How Does Batch Normalization Help Optimization?",
-section 2.2, Figure 5) define ICS by what it does to training: at a training step,
+section 2.2) define ICS by what it does to training: at a training step,
 compare layer i's gradient G_i (the loss's gradient w.r.t. layer i's weights) with the
 gradient G'_i that layer i would see if the layers before it had already taken their
 update step, on the same mini-batch. A layer whose input distribution keeps shifting

@@ -1,7 +1,7 @@
 """Loss landscape smoothness along the gradient, with and without BN.
 
 Santurkar et al. (NeurIPS 2018, "How Does Batch Normalization Help Optimization?",
-section 3.1, Figure 4) propose that BN helps because it makes the loss landscape
+section 3.1) propose that BN helps because it makes the loss landscape
 smoother: at points along training they step along the gradient with a range of step
 sizes and measure (a) the variation of the loss, (b) "gradient predictiveness", the l2
 change of the gradient from the one at the start, and (c) an "effective beta-smoothness",

@@ -3,7 +3,7 @@
 The 2015 paper explains BatchNorm by *internal covariate shift*: each layer's input
 distribution keeps moving as the layers before it train, and BN steadies it.
 Santurkar et al. (NeurIPS 2018, "How Does Batch Normalization Help Optimization?",
-section 2.1, Figure 2) tested that: they added random noise with non-zero mean and
+section 2.1) tested that: they added random noise with non-zero mean and
 non-unit variance after each BN layer, redrawn at every step, so the distributions
 move *more* than without BN, and found the network still trains about as fast as
 with plain BN and much faster than without BN.
