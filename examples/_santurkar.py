@@ -44,7 +44,9 @@ class InjectedNoise(nn.Module):
     the identity (as dropout does).
     """
 
-    def __init__(self, features: int, shift: float, spread: float, rng: np.random.Generator):
+    def __init__(
+        self, features: int, shift: float, spread: float, rng: np.random.Generator
+    ) -> None:
         super().__init__()
         if shift < 0 or not 0 <= spread < 1:
             raise ValueError(
