@@ -25,6 +25,9 @@ EXAMPLES = (
     "regularization",
     "running_stats",
     "scalar_moons",
+    "noisy_batchnorm",
+    "ics_measured",
+    "loss_smoothness",
 )
 
 
