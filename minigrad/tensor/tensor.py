@@ -314,10 +314,7 @@ class Tensor:
             return
         ctx = self._ctx
         grads = ctx.backward(ctx, grad)
-        if len(grads) != len(self._prev):
-            raise RuntimeError(
-                f"{self._op} backward: returned {len(grads)} gradients for {len(self._prev)} inputs"
-            )
+        _check_count(self, grads)
         for parent, g in zip(self._prev, grads):
             if g is None or not parent.requires_grad:
                 continue
@@ -361,10 +358,7 @@ class Tensor:
             grads = kind.backward(GraphContext(ctx, self), grad)
         else:
             grads = _numbers_only(self, kind.backward(ctx, grad.data), grad)
-        if len(grads) != len(self._prev):
-            raise RuntimeError(
-                f"{self._op} backward: returned {len(grads)} gradients for {len(self._prev)} inputs"
-            )
+        _check_count(self, grads)
         for parent, g in zip(self._prev, grads):
             if g is None or not parent.requires_grad:
                 continue
@@ -710,6 +704,14 @@ from minigrad.tensor.function import (  # noqa: E402
     NotDifferentiableBackward,
     unbroadcast,
 )
+
+
+def _check_count(node: Tensor, grads: Any) -> None:
+    """One gradient per input, or an error naming the op (before any is added)."""
+    if len(grads) != len(node._prev):
+        raise RuntimeError(
+            f"{node._op} backward: returned {len(grads)} gradients for {len(node._prev)} inputs"
+        )
 
 
 def _vjp_array(op: str, g: Any) -> np.ndarray:
