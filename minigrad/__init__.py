@@ -7,7 +7,7 @@ Two engines share one graph machinery (``minigrad.autograd``):
   ``minigrad.optim``).
 """
 
-from minigrad import nn, optim
+from minigrad import datasets, nn, optim
 from minigrad.autograd import (
     AnomalyError,
     detect_anomaly,
@@ -21,7 +21,9 @@ from minigrad.autograd import (
 )
 from minigrad.batchnorm import compare_batchnorm
 from minigrad.check import GradcheckError, compare_grads, gradcheck
+from minigrad.random import manual_seed
 from minigrad.scalar.value import ScalarFunction, Value, value_sum, zero_grad
+from minigrad.serialization import load, save
 from minigrad.tensor import (  # minigrad.tensor itself is callable: minigrad.tensor([1.0])
     Function,
     Tensor,
@@ -40,6 +42,37 @@ from minigrad.tensor import (  # minigrad.tensor itself is callable: minigrad.te
     zeros,
     zeros_like,
 )
+
+# PyTorch's habits: dtype names and the function forms of tensor methods (mg.exp(x) ...).
+from minigrad.tensor.dtypes import bool, double, float, float32, float64, int32, int64, long
+from minigrad.tensor.functional import (
+    abs,
+    argmax,
+    argmin,
+    clamp,
+    clone,
+    exp,
+    flatten,
+    from_numpy,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    mean,
+    permute,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    sqrt,
+    squeeze,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+)
 from minigrad.viz import draw_graph, draw_graphs_side_by_side, print_graph
 from minigrad.viz.player import backprop_player, backprop_steps_json
 
@@ -52,19 +85,43 @@ __all__ = [
     "ScalarFunction",
     "Tensor",
     "Value",
+    "abs",
     "arange",
+    "argmax",
+    "argmin",
     "backprop_player",
     "backprop_steps_json",
+    "bool",
     "cat",
+    "clamp",
+    "clone",
     "compare_batchnorm",
     "compare_grads",
+    "datasets",
     "detect_anomaly",
+    "double",
     "draw_graph",
     "draw_graphs_side_by_side",
     "enable_grad",
+    "exp",
+    "flatten",
+    "float",
+    "float32",
+    "float64",
+    "from_numpy",
     "gradcheck",
+    "int32",
+    "int64",
     "is_grad_enabled",
+    "load",
+    "log",
+    "log_softmax",
+    "logsumexp",
+    "long",
+    "manual_seed",
+    "matmul",
     "maximum",
+    "mean",
     "minimum",
     "name_scope",
     "nn",
@@ -72,17 +129,31 @@ __all__ = [
     "ones",
     "ones_like",
     "optim",
+    "permute",
+    "pow",
     "print_graph",
     "rand",
     "rand_like",
     "randn",
     "randn_like",
     "record_backward",
+    "relu",
+    "reshape",
+    "save",
     "set_grad_enabled",
+    "sigmoid",
+    "softmax",
+    "sqrt",
+    "squeeze",
     "stack",
+    "sum",
+    "tanh",
     "tensor",
     "topological_order",
+    "transpose",
+    "unsqueeze",
     "value_sum",
+    "var",
     "where",
     "zero_grad",
     "zeros",
