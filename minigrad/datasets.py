@@ -137,8 +137,7 @@ def load_digits(*, dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray]:
         raise ImportError(
             "load_digits needs scikit-learn: from your minigrad checkout run "
             "bash scripts/demo.sh (it sets up .venv with it), or "
-            "pip install -e '.[examples]' (not `pip install minigrad`: the name on PyPI "
-            "is an unrelated project)"
+            "pip install -e '.[examples]' (the name minigrad on PyPI is another project)"
         ) from error
     digits = sklearn_load_digits()
     X = (np.asarray(digits.data, dtype=np.float64) / 16.0).astype(dtype, copy=False)

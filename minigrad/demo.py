@@ -17,6 +17,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import datasets
+from minigrad.batchnorm.compare import example_batch
 
 try:
     from tqdm import tqdm
@@ -35,7 +36,7 @@ def _say(line: str) -> None:
 
 def batchnorm_both_ways(out_dir: Path, seed: int) -> None:
     print("== 1. BatchNorm two ways: composite (autodiff) vs fused (hand-derived backward) ==")
-    x = np.random.default_rng(seed).normal(size=(4, 2))
+    x = example_batch((4, 2), seed)  # the bn-compare command's input, same seed: same table
     result = mg.compare_batchnorm(x, engine="scalar", seed=seed)
     print(result)
     try:
@@ -44,9 +45,7 @@ def batchnorm_both_ways(out_dir: Path, seed: int) -> None:
         print(f"\nboth graphs, side by side: {svg} (and {Path(png).name})")
     except Exception as err:  # rendering needs the dot program; the numbers above do not
         print(f"\n(graphs not drawn: {err})")
-    tensor_result = mg.compare_batchnorm(
-        np.random.default_rng(seed).normal(size=(64, 8)), engine="tensor", seed=seed
-    )
+    tensor_result = mg.compare_batchnorm(example_batch((64, 8), seed), engine="tensor", seed=seed)
     print(
         "\ntensor engine, batch (64, 8): max |composite - fused| "
         f"{tensor_result.max_difference:.2e}; times {tensor_result.timing_summary()}"

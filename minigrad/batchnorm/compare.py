@@ -18,7 +18,24 @@ import numpy as np
 from minigrad.autograd import topological_order
 from minigrad.check import GradComparison, compare_grads
 
-__all__ = ["BatchNormComparison", "GraphSize", "compare_batchnorm", "graph_size", "main"]
+__all__ = [
+    "BatchNormComparison",
+    "GraphSize",
+    "compare_batchnorm",
+    "example_batch",
+    "graph_size",
+    "main",
+]
+
+
+def example_batch(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    """The batch every BatchNorm comparison starts from: N(0, 1) draws, float64.
+
+    ``np.random.default_rng(seed).normal(size=shape)``: the ``bn-compare`` command, the
+    demo and the README's ``compare_batchnorm`` call all use this rule, so they print
+    the same table for the same shape and seed.
+    """
+    return np.random.default_rng(seed).normal(size=shape)
 
 
 @dataclass(frozen=True)
@@ -279,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"need --batch >= 2 and --features >= 1, got shape {shape}")
     if args.engine == "scalar" and args.length:
         parser.error("--length (an (N, C, L) input) is for --engine tensor")
-    x = 1.0 + 2.0 * np.random.default_rng(args.seed).standard_normal(shape)
+    x = example_batch(shape, args.seed)
     result = compare_batchnorm(x, engine=args.engine, seed=args.seed)
     result.max_rows = args.rows
     print(result)
