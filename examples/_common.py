@@ -28,6 +28,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import datasets, nn
+from minigrad.progress import progress as mg_progress
 
 EXAMPLES = Path(__file__).resolve().parent
 DEFAULT_OUT = EXAMPLES / "out"
@@ -81,12 +82,8 @@ def one_blas_thread() -> None:
 
 
 def progress(iterable: Iterable[T], desc: str, total: int | None = None) -> Iterable[T]:
-    """A tqdm bar on stderr for the long loops (plain iteration if tqdm is missing)."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, desc=desc, total=total, leave=False, ncols=90, mininterval=0.5)
+    """A bar on stderr for the long loops in a terminal; one final line in a pipe or log."""
+    return mg_progress(iterable, desc, total)
 
 
 # ---------------------------------------------------------------- pictures

@@ -18,20 +18,8 @@ import numpy as np
 import minigrad as mg
 from minigrad import datasets
 from minigrad.batchnorm.compare import example_batch
-
-try:
-    from tqdm import tqdm
-except ImportError:  # the core install has no tqdm: plain loops and prints
-    tqdm = None
-
-
-def _progress(iterable, desc: str, total: int):
-    return iterable if tqdm is None else tqdm(iterable, desc=desc, total=total, leave=False)
-
-
-def _say(line: str) -> None:
-    """Print without tearing a progress bar in two."""
-    (print if tqdm is None else tqdm.write)(line)
+from minigrad.progress import progress as _progress
+from minigrad.progress import say as _say
 
 
 def batchnorm_both_ways(out_dir: Path, seed: int) -> None:
