@@ -9,14 +9,13 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
 import numpy as np
 
 import minigrad as mg
-from minigrad import datasets
+from minigrad import cli_help, datasets
 from minigrad.batchnorm.compare import example_batch
 from minigrad.progress import progress as _progress
 from minigrad.progress import say as _say
@@ -103,10 +102,12 @@ def train_scalar_mlp(seed: int, epochs: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minigrad demo", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("out"), help="where pictures go")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser = cli_help.parser("python -m minigrad demo", __doc__)
+    parser.add_argument("--out", type=Path, default=Path("out"), help="folder for the pictures")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for the BatchNorm batch, the data and the weights"
+    )
+    parser.add_argument("--epochs", type=int, default=30, help="training epochs of each MLP")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 

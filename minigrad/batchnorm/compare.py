@@ -7,7 +7,6 @@ with central differences as the referee, and how big and how fast each graph is.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,20 +275,32 @@ def compare_batchnorm(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m minigrad bn-compare``: the table, and the picture with ``--out``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m minigrad bn-compare",
-        description="BatchNorm composite (autodiff) vs fused (hand-derived backward): "
-        "gradients element by element against central differences, graph sizes, times.",
+    from minigrad.cli_help import parser as make_parser
+
+    parser = make_parser(
+        "python -m minigrad bn-compare",
+        "BatchNorm composite (autodiff) vs fused (hand-derived backward): gradients\n"
+        "element by element against central differences, graph sizes, times.\n"
+        "The batch is N(0, 1) draws from the seed (the demo's and compare_batchnorm's rule).",
     )
-    parser.add_argument("--engine", choices=("scalar", "tensor"), default="scalar")
+    parser.add_argument(
+        "--engine", choices=("scalar", "tensor"), default="scalar", help="the engine of both graphs"
+    )
     parser.add_argument("--batch", type=int, default=4, help="N, the batch size (>= 2)")
     parser.add_argument("--features", type=int, default=2, help="C, the number of features")
     parser.add_argument(
-        "--length", type=int, default=0, help="L for (N, C, L) input (tensor engine)"
+        "--length", type=int, default=0, help="L for an (N, C, L) input, tensor engine; 0: (N, C)"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the batch, gamma, beta and dL/dy"
+    )
     parser.add_argument("--rows", type=int, default=24, help="most table rows to print")
-    parser.add_argument("--out", type=Path, help="write both graphs side by side (.svg/.png/.pdf)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="also draw both graphs side by side into this file, .svg/.png/.pdf "
+        "(default: no picture)",
+    )
     args = parser.parse_args(argv)
     shape = (args.batch, args.features) + ((args.length,) if args.length else ())
     if args.batch < 2 or args.features < 1 or args.length < 0:
