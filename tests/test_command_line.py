@@ -1,11 +1,14 @@
-"""The command line explains itself: --version, COMMAND --help, every option's help text
-with its default, no reST markup in help, and examples/run_all.py's list and subsets."""
+"""The command line explains itself (--version, COMMAND --help, every option's help text
+with its default, no reST markup in help, examples/run_all.py's list and subsets) and
+leaves nothing in a checkout that git would show (default output paths are ignored)."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +18,8 @@ import minigrad
 from minigrad.__main__ import COMMANDS
 from minigrad.__main__ import main as cli
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 # `play` is the backprop player's, being reworked on another branch: its options are
 # checked there (the lead adds it here when merging).
 NOT_CHECKED_HERE = {"play"}
@@ -85,3 +89,44 @@ def test_run_all_lists_the_examples_and_runs_a_chosen_subset(tmp_path, capsys):
     assert "= bn_two_ways =" in out and "= paper_figure1 =" not in out
     assert run_all.main(["no_such_example", "--quick"]) == 2
     assert "unknown example 'no_such_example'" in capsys.readouterr().out
+
+
+def _ignored_by_git(paths: list[str]) -> list[str]:
+    """The ones of ``paths`` (relative to the checkout) that git ignores."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: nothing to keep clean")
+    run = subprocess.run(
+        ["git", "check-ignore", "--no-index", *paths], cwd=ROOT, capture_output=True, text=True
+    )
+    return run.stdout.split()
+
+
+def test_default_output_paths_are_git_ignored(monkeypatch):
+    defaults = []
+    for _, run in _commands_and_examples():
+        monkeypatch.undo()
+        for action in _parser_of(run, monkeypatch)._actions:
+            if action.dest == "out" and action.default is not None:
+                path = Path(action.default)
+                defaults.append(str(path.relative_to(ROOT) if path.is_absolute() else path))
+    play = importlib.import_module(COMMANDS["play"][0].split(":")[0])  # its default page
+    monkeypatch.undo()
+    defaults.append(_parser_of(lambda: play.main([]), monkeypatch).get_default("out"))
+    # what the README's examples write when run from the checkout
+    defaults += ["expression.svg", "bn.svg", "model.pt", "out/bn_side_by_side.png"]
+    # a folder (no suffix) is checked through a file inside it
+    files = [d if Path(d).suffix else f"{d.rstrip('/')}/picture.png" for d in defaults]
+    assert sorted(_ignored_by_git(files)) == sorted(files)
+
+
+def test_rendering_leaves_no_extensionless_dot_file(tmp_path):
+    from minigrad import Value, draw_graph
+
+    if shutil.which("dot") is None:
+        pytest.fail("the Graphviz dot program is part of the test environment")
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    written = draw_graph((a * b).tanh()).render(str(tmp_path / "expression"), format="svg")
+    assert Path(written).name == "expression.svg"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expression.svg"]
+    kept = draw_graph(a * b).render(str(tmp_path / "kept"), format="svg", cleanup=False)
+    assert (tmp_path / "kept").exists() and Path(kept).exists()  # asked for: kept
