@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_roots(picture: GraphPicture) -> None:
+    """The picture's graph(s) as text trees, with the names the picture shows (a, b, L)."""
     roots = picture.roots
     for group in roots.values() if isinstance(roots, dict) else [roots]:
-        print_graph(group)
+        print_graph(group, names=picture.names)

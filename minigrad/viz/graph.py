@@ -214,6 +214,7 @@ def draw_graph(
     if builder.notes:
         picture.attr(label=labels.caption(builder.notes), labelloc="b", labeljust="l")
     picture.node_ids, picture.roots = builder.ids, builder.roots
+    picture.names = names  # so a text view (print_graph) shows the same names
     return picture
 
 

@@ -56,6 +56,7 @@ class GraphPicture(graphviz.Digraph):
 
     node_ids: Any = None  # NodeIds, or title -> NodeIds for a side-by-side picture
     roots: Any = None  # the roots drawn, or title -> roots
+    names: Any = None  # the ``names`` mapping draw_graph was given (variable name -> node)
 
     def render(self, *args: Any, **kwargs: Any) -> str:
         """``graphviz.Digraph.render``, except that the DOT source file is removed after
