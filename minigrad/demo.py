@@ -20,6 +20,14 @@ from minigrad.batchnorm.compare import example_batch
 from minigrad.progress import progress as _progress
 from minigrad.progress import say as _say
 
+SCREEN = (1920, 1080)  # the demo's PNG fits a full-HD screen; the SVG keeps every detail
+
+
+def png_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of a PNG, read from its header."""
+    header = Path(path).read_bytes()[16:24]
+    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+
 
 def batchnorm_both_ways(out_dir: Path, seed: int) -> None:
     print("== 1. BatchNorm two ways: composite (autodiff) vs fused (hand-derived backward) ==")
@@ -28,8 +36,21 @@ def batchnorm_both_ways(out_dir: Path, seed: int) -> None:
     print(result)
     try:
         svg = result.render(out_dir / "bn_side_by_side", format="svg")
-        png = result.render(out_dir / "bn_side_by_side", format="png")
-        print(f"\nboth graphs, side by side: {svg} (and {Path(png).name})")
+        png = result.render(
+            out_dir / "bn_side_by_side",
+            format="png",
+            rankdir="TB",  # each graph top to bottom, so the two sit left and right
+            features=[0],
+            max_size=SCREEN,
+            legend=False,  # the caption says what the colours mean
+            precision=3,
+        )
+        width, height = png_size(png)
+        print(
+            f"\nboth graphs: {svg} (every feature, each graph flowing left to right, so "
+            "one above the other: left and right they would be too wide to read)\n"
+            f"and {png} ({width}x{height}, for a screen: feature 0, composite left, fused right)"
+        )
     except Exception as err:  # rendering needs the dot program; the numbers above do not
         print(f"\n(graphs not drawn: {err})")
     tensor_result = mg.compare_batchnorm(example_batch((64, 8), seed), engine="tensor", seed=seed)

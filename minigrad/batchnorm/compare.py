@@ -8,7 +8,7 @@ with central differences as the referee, and how big and how fast each graph is.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,11 @@ def _roots(out: Any) -> list[Any]:
     return [node for item in out for node in _roots(item)]
 
 
+def _named(node: Any, label: str) -> Any:
+    node.label = label
+    return node
+
+
 def graph_size(out: Any) -> GraphSize:
     """Count the graph behind ``out`` (a node or a nested list of nodes).
 
@@ -89,6 +94,8 @@ class BatchNormComparison:
     sizes: dict[str, GraphSize]
     max_rows: int = 24
     upstream_source: str = "random"
+    inputs: Any = field(default=None, repr=False)  # (x, gamma, beta) as the graphs hold them
+    eps: float = 1e-5
 
     # ------------------------------------------------------------ numbers
 
@@ -106,28 +113,105 @@ class BatchNormComparison:
         t1, t2 = self.grads.times
         return f"composite {t1 * 1e3:.3f} ms, fused {t2 * 1e3:.3f} ms ({t1 / t2:.1f}x)"
 
-    def graphs(self) -> dict[str, Any]:
-        """The two outputs (graph roots), for ``minigrad.viz.draw_graphs_side_by_side``."""
+    def graphs(self, features: Sequence[int] | None = None) -> dict[str, Any]:
+        """The two outputs (graph roots), for ``minigrad.viz.draw_graphs_side_by_side``.
+
+        ``features`` (scalar engine): only these features' outputs. BatchNorm treats each
+        feature on its own, so one feature's graph is the whole graph's repeating unit.
+        """
         composite, fused = self.grads.roots
         if self.engine == "scalar":  # a batch of rows: the renderer wants a flat list of roots
-            return {"composite": _roots(composite), "fused": _roots(fused)}
+            keep = range(self.shape[1]) if features is None else features
+            for j in keep:
+                if not 0 <= j < self.shape[1]:
+                    raise ValueError(f"graphs: no feature {j} in a batch of shape {self.shape}")
+            return {
+                name: [row[j] for row in rows for j in keep]
+                for name, rows in (("composite", composite), ("fused", fused))
+            }
+        if features is not None:
+            raise ValueError("graphs: features= needs the scalar engine (a tensor is one node)")
         return {"composite": composite, "fused": fused}
 
-    def render(self, path: str | Path, format: str | None = None) -> str:
-        """Draw both graphs side by side into ``path`` (suffix or ``format``: svg, png, pdf).
+    def caption(self, features: Sequence[int] | None = None) -> str:
+        """The lines under the picture: where backward starts, what the leaves are."""
+        n = self.shape[0] * (self.shape[2] if len(self.shape) == 3 else 1)
+        shown = ""
+        if features is not None and len(features) < self.shape[1]:
+            which = ", ".join(map(str, features))
+            shown = (
+                f"Feature{'s' if len(features) > 1 else ''} {which} of {self.shape[1]}: "
+                "BatchNorm treats each feature on its own, so the others' graphs are the "
+                "same.\\l"
+            )
+        return shown + (
+            f"Backward starts at the outputs y (green, the roots) from dL/dy: "
+            f"{self.upstream_source} numbers standing in for a loss's gradient, the same "
+            f"for both graphs.\\lx (blue) is the input; gamma and beta (bold) are the "
+            f"parameters; N = {n} is the batch size and eps = {self.eps:g} keeps the "
+            "division finite.\\l"
+        )
 
-        Needs ``minigrad.viz`` and the Graphviz ``dot`` program. Returns the file written.
-        """
+    def picture(
+        self,
+        rankdir: str = "LR",
+        features: Sequence[int] | None = None,
+        *,
+        legend: bool = True,
+        precision: int = 4,
+    ) -> Any:
+        """Both graphs in one ``GraphPicture`` with ``caption()``: above each other with
+        ``"LR"`` (each flows left to right), left and right with ``"TB"`` (each flows top
+        to bottom). ``features`` as in ``graphs``; ``legend`` and ``precision`` as in
+        ``draw_graph``. x is drawn as an input, gamma and beta as parameters, in both
+        engines."""
         try:
             from minigrad import viz
         except ImportError as err:
             raise RuntimeError(f"render: minigrad.viz is not available ({err})") from err
+        x, gamma, beta = self.inputs if self.inputs is not None else ([], [], [])
+        if self.engine == "scalar":  # lists of Values: x a list of rows
+            x = [v for row in x for v in row]
+            params = [*gamma, *beta]
+        else:
+            x, params = [x], [gamma, beta]
+        return viz.draw_graphs_side_by_side(
+            self.graphs(features),
+            rankdir=rankdir,
+            params=params,
+            inputs=x,
+            caption=self.caption(features),
+            legend=legend,
+            precision=precision,
+        )
+
+    def render(
+        self,
+        path: str | Path,
+        format: str | None = None,
+        *,
+        rankdir: str = "LR",
+        features: Sequence[int] | None = None,
+        max_size: tuple[float, float] | None = None,
+        legend: bool = True,
+        precision: int = 4,
+    ) -> str:
+        """Draw both graphs side by side into ``path`` (suffix or ``format``: svg, png, pdf).
+
+        ``rankdir``, ``features``, ``legend`` and ``precision`` as in ``picture``.
+        ``max_size`` = (width, height) in pixels at 96 dpi shrinks a bigger drawing to fit
+        (for a PNG a screen shows whole); by default the drawing keeps its natural size.
+        Needs ``minigrad.viz`` and the Graphviz ``dot`` program. Returns the file written.
+        """
         path = Path(path)
         if format is None:
             format = path.suffix.lstrip(".") or "svg"
         if path.suffix.lstrip(".") == format:
             path = path.with_suffix("")
-        picture = viz.draw_graphs_side_by_side(self.graphs())
+        picture = self.picture(rankdir, features, legend=legend, precision=precision)
+        if max_size is not None:
+            width, height = max_size
+            picture.attr(size=f"{width / 96:.2f},{height / 96:.2f}", dpi="96")
         return str(picture.render(str(path), format=format, cleanup=True))
 
     # ------------------------------------------------------------ the table
@@ -261,16 +345,18 @@ def compare_batchnorm(
         inputs[0].label, inputs[1].label, inputs[2].label = "x", "gamma", "beta"
 
         def f_composite(xt: Any, gt: Any, bt: Any) -> Any:
-            return impl.batch_norm_composite(xt, gt, bt, eps)
+            return _named(impl.batch_norm_composite(xt, gt, bt, eps), "y")
 
         def f_fused(xt: Any, gt: Any, bt: Any) -> Any:
-            return impl.batch_norm_fused(xt, gt, bt, eps)
+            return _named(impl.batch_norm_fused(xt, gt, bt, eps), "y")
 
     result = compare_grads(
         f_composite, f_fused, inputs, upstream=upstream, numerical=numerical, repeat=repeat
     )
     sizes = {"composite": graph_size(result.roots[0]), "fused": graph_size(result.roots[1])}
-    return BatchNormComparison(engine, tuple(data.shape), result, sizes, upstream_source=source)
+    return BatchNormComparison(
+        engine, tuple(data.shape), result, sizes, upstream_source=source, inputs=inputs, eps=eps
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

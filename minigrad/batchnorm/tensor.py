@@ -79,7 +79,8 @@ def _composite_train(
             var = (centered * centered).mean(axis=axes, keepdims=True)
             var.label = "var"
         with name_scope("normalize"):
-            sigma = (var + eps).sqrt()
+            eps_const = Tensor(np.array(eps, dtype=var.dtype), label="eps")  # named in pictures
+            sigma = (var + eps_const).sqrt()
             sigma.label = "sigma"
             xhat = centered / sigma
             xhat.label = "xhat"
