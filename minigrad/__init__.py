@@ -44,9 +44,12 @@ from minigrad.tensor import (  # minigrad.tensor itself is callable: minigrad.te
 )
 
 # PyTorch's habits: dtype names and the function forms of tensor methods (mg.exp(x) ...).
-from minigrad.tensor.dtypes import bool, double, float, float32, float64, int32, int64, long
+# "x as x" re-exports the names that shadow builtins; they stay out of __all__.
+from minigrad.tensor.dtypes import bool as bool
+from minigrad.tensor.dtypes import double, float32, float64, int32, int64, long
+from minigrad.tensor.dtypes import float as float
+from minigrad.tensor.functional import abs as abs
 from minigrad.tensor.functional import (
-    abs,
     argmax,
     argmin,
     clamp,
@@ -60,24 +63,26 @@ from minigrad.tensor.functional import (
     matmul,
     mean,
     permute,
-    pow,
     relu,
     reshape,
     sigmoid,
     softmax,
     sqrt,
     squeeze,
-    sum,
     tanh,
     transpose,
     unsqueeze,
     var,
 )
+from minigrad.tensor.functional import pow as pow
+from minigrad.tensor.functional import sum as sum
 from minigrad.viz import draw_graph, draw_graphs_side_by_side, print_graph
 from minigrad.viz.player import backprop_player, backprop_steps_json
 
 __version__ = "0.1.0"
 
+# mg.abs, mg.sum, mg.pow, mg.float and mg.bool are attributes but not in __all__:
+# `from minigrad import *` must not shadow Python's builtins of those names.
 __all__ = [
     "AnomalyError",
     "Function",
@@ -85,13 +90,11 @@ __all__ = [
     "ScalarFunction",
     "Tensor",
     "Value",
-    "abs",
     "arange",
     "argmax",
     "argmin",
     "backprop_player",
     "backprop_steps_json",
-    "bool",
     "cat",
     "clamp",
     "clone",
@@ -105,7 +108,6 @@ __all__ = [
     "enable_grad",
     "exp",
     "flatten",
-    "float",
     "float32",
     "float64",
     "from_numpy",
@@ -130,7 +132,6 @@ __all__ = [
     "ones_like",
     "optim",
     "permute",
-    "pow",
     "print_graph",
     "rand",
     "rand_like",
@@ -146,7 +147,6 @@ __all__ = [
     "sqrt",
     "squeeze",
     "stack",
-    "sum",
     "tanh",
     "tensor",
     "topological_order",
