@@ -10,6 +10,7 @@ import numpy as np
 
 __all__ = ["bool", "double", "float", "float32", "float64", "int32", "int64", "long"]
 
+# PyTorch's names; float and bool shadow Python's builtins in this module, which uses neither
 float32 = float = np.float32
 float64 = double = np.float64
 int32 = np.int32

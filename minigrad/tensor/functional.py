@@ -76,6 +76,7 @@ def _method_as_function(name: str) -> Callable[..., Tensor]:
     return function
 
 
+# PyTorch's names; abs, pow and sum shadow Python's builtins in this module, which uses none
 # elementwise
 abs = _method_as_function("abs")
 exp = _method_as_function("exp")
