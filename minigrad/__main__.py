@@ -13,7 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # name: ("module:function", one-line help)
     "demo": ("minigrad.demo:main", "the main demo: BatchNorm both ways, graphs, a toy MLP trained"),
     "bn-compare": (
-        "minigrad.batchnorm.compare:main",
+        "minigrad.batchnorm.command:main",
         "BatchNorm composite vs fused: gradient table, graph sizes, times (--out: both graphs)",
     ),
     "render": ("minigrad.viz.cli:main", "draw the demo graphs to svg/png/pdf (--out, --format)"),
