@@ -27,7 +27,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minigrad as mg
-from minigrad import datasets, nn
+from minigrad import cli_help, datasets, nn
+from minigrad.progress import progress as mg_progress
 
 EXAMPLES = Path(__file__).resolve().parent
 DEFAULT_OUT = EXAMPLES / "out"
@@ -44,9 +45,11 @@ T = TypeVar("T")
 
 def parser(description: str, seeds: int = 3) -> argparse.ArgumentParser:
     """The options every example takes; a script adds its own before parsing."""
-    p = argparse.ArgumentParser(description=description)
+    p = cli_help.parser(None, description)
     p.add_argument("--quick", action="store_true", help="a few seconds: small budgets, 1 seed")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the PNGs go")
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="folder for the PNGs (default: examples/out)"
+    )
     p.add_argument(
         "--gallery", action="store_true", help="also copy the PNGs to docs/images/examples/"
     )
@@ -81,12 +84,8 @@ def one_blas_thread() -> None:
 
 
 def progress(iterable: Iterable[T], desc: str, total: int | None = None) -> Iterable[T]:
-    """A tqdm bar on stderr for the long loops (plain iteration if tqdm is missing)."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, desc=desc, total=total, leave=False, ncols=90, mininterval=0.5)
+    """A bar on stderr for the long loops in a terminal; one final line in a pipe or log."""
+    return mg_progress(iterable, desc, total)
 
 
 # ---------------------------------------------------------------- pictures

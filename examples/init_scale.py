@@ -100,7 +100,7 @@ def run(batchnorm: bool, scale: float, seed: int, steps: int, data: tuple) -> di
 
 def main(argv: Sequence[str] | None = None) -> dict:
     p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=int, default=300, help="training steps per run")
     args = common.parse(p, argv)
     scales = [0.01, 1.0, 10.0] if args.quick else [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
     steps = 60 if args.quick else args.steps

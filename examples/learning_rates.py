@@ -87,7 +87,7 @@ def largest_training_rate(rates: Sequence[float], results: dict) -> float:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--steps", type=int, default=400, help="training steps per run")
     args = common.parse(p, argv)
     rates = [0.3, 1.0, 3.0] if args.quick else [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
     steps = 150 if args.quick else args.steps

@@ -70,7 +70,7 @@ def run(options: dict, seed: int, steps: int, every: int, data: tuple) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     p = common.parser(__doc__.splitlines()[0], seeds=5)
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=2000, help="training steps per run")
     args = common.parse(p, argv)
     steps = 150 if args.quick else args.steps
     every = 25 if args.quick else 100

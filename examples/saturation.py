@@ -90,7 +90,7 @@ def steps_to(r: dict, target: float) -> float:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     p = common.parser(__doc__.splitlines()[0], seeds=3)
-    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--steps", type=int, default=1000, help="training steps per run")
     args = common.parse(p, argv)
     steps = 100 if args.quick else args.steps
     every = 10 if args.quick else 25

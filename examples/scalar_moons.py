@@ -39,7 +39,7 @@ def hinge_loss(model: MLP, rows: list[list[float]], targets: list[float]) -> mg.
 
 def main(argv: Sequence[str] | None = None) -> dict:
     p = common.parser(__doc__.splitlines()[0], seeds=1)
-    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--epochs", type=int, default=40, help="training epochs")
     args = common.parse(p, argv)
     epochs = 4 if args.quick else args.epochs
     X, y = datasets.make_moons(N_POINTS, noise=0.1, seed=0)

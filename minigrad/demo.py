@@ -9,44 +9,51 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
 import numpy as np
 
 import minigrad as mg
-from minigrad import datasets
+from minigrad import cli_help, datasets
+from minigrad.batchnorm.compare import example_batch
+from minigrad.progress import progress as _progress
+from minigrad.progress import say as _say
 
-try:
-    from tqdm import tqdm
-except ImportError:  # the core install has no tqdm: plain loops and prints
-    tqdm = None
-
-
-def _progress(iterable, desc: str, total: int):
-    return iterable if tqdm is None else tqdm(iterable, desc=desc, total=total, leave=False)
+SCREEN = (1920, 1080)  # the demo's PNG fits a full-HD screen; the SVG keeps every detail
 
 
-def _say(line: str) -> None:
-    """Print without tearing a progress bar in two."""
-    (print if tqdm is None else tqdm.write)(line)
+def png_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of a PNG, read from its header."""
+    header = Path(path).read_bytes()[16:24]
+    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
 
 
 def batchnorm_both_ways(out_dir: Path, seed: int) -> None:
     print("== 1. BatchNorm two ways: composite (autodiff) vs fused (hand-derived backward) ==")
-    x = np.random.default_rng(seed).normal(size=(4, 2))
+    x = example_batch((4, 2), seed)  # the bn-compare command's input, same seed: same table
     result = mg.compare_batchnorm(x, engine="scalar", seed=seed)
     print(result)
     try:
         svg = result.render(out_dir / "bn_side_by_side", format="svg")
-        png = result.render(out_dir / "bn_side_by_side", format="png")
-        print(f"\nboth graphs, side by side: {svg} (and {Path(png).name})")
+        png = result.render(
+            out_dir / "bn_side_by_side",
+            format="png",
+            rankdir="TB",  # each graph top to bottom, so the two sit left and right
+            features=[0],
+            max_size=SCREEN,
+            legend=False,  # the caption says what the colours mean
+            precision=3,
+        )
+        width, height = png_size(png)
+        print(
+            f"\nboth graphs: {svg} (every feature, each graph flowing left to right, so "
+            "one above the other: left and right they would be too wide to read)\n"
+            f"and {png} ({width}x{height}, for a screen: feature 0, composite left, fused right)"
+        )
     except Exception as err:  # rendering needs the dot program; the numbers above do not
         print(f"\n(graphs not drawn: {err})")
-    tensor_result = mg.compare_batchnorm(
-        np.random.default_rng(seed).normal(size=(64, 8)), engine="tensor", seed=seed
-    )
+    tensor_result = mg.compare_batchnorm(example_batch((64, 8), seed), engine="tensor", seed=seed)
     print(
         "\ntensor engine, batch (64, 8): max |composite - fused| "
         f"{tensor_result.max_difference:.2e}; times {tensor_result.timing_summary()}"
@@ -116,10 +123,12 @@ def train_scalar_mlp(seed: int, epochs: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minigrad demo", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("out"), help="where pictures go")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser = cli_help.parser("python -m minigrad demo", __doc__)
+    parser.add_argument("--out", type=Path, default=Path("out"), help="folder for the pictures")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for the BatchNorm batch, the data and the weights"
+    )
+    parser.add_argument("--epochs", type=int, default=30, help="training epochs of each MLP")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 

@@ -21,7 +21,7 @@ if [ ! -f "$stamp" ]; then
   # pip's and setuptools' chatter goes to a log, shown only if the install fails
   if ! .venv/bin/python -m pip install -q -e ".[$EXTRAS]" > .venv/pip-install.log 2>&1; then
     cat .venv/pip-install.log >&2
-    echo "pip install of minigrad[$EXTRAS] failed (log above)" >&2
+    echo "installing this checkout with extras [$EXTRAS] failed (pip's log above)" >&2
     exit 1
   fi
   # stamps of an older pyproject.toml are stale; other extras' stamps of this one stay

@@ -1,4 +1,5 @@
-"""Composite against fused, side by side: ``compare_batchnorm`` and the ``bn-compare`` command.
+"""Composite against fused, side by side: ``compare_batchnorm`` (the ``bn-compare``
+command is in ``command.py``).
 
 Both versions run on the same batch, the same gamma and beta and the same upstream
 gradient dL/dy; the result prints every element of dx, dgamma and dbeta from each,
@@ -7,9 +8,8 @@ with central differences as the referee, and how big and how fast each graph is.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,23 @@ import numpy as np
 from minigrad.autograd import topological_order
 from minigrad.check import GradComparison, compare_grads
 
-__all__ = ["BatchNormComparison", "GraphSize", "compare_batchnorm", "graph_size", "main"]
+__all__ = [
+    "BatchNormComparison",
+    "GraphSize",
+    "compare_batchnorm",
+    "example_batch",
+    "graph_size",
+]
+
+
+def example_batch(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    """The batch every BatchNorm comparison starts from: N(0, 1) draws, float64.
+
+    ``np.random.default_rng(seed).normal(size=shape)``: the ``bn-compare`` command, the
+    demo and the README's ``compare_batchnorm`` call all use this rule, so they print
+    the same table for the same shape and seed.
+    """
+    return np.random.default_rng(seed).normal(size=shape)
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,11 @@ def _roots(out: Any) -> list[Any]:
     if hasattr(out, "_prev"):
         return [out]
     return [node for item in out for node in _roots(item)]
+
+
+def _named(node: Any, label: str) -> Any:
+    node.label = label
+    return node
 
 
 def graph_size(out: Any) -> GraphSize:
@@ -73,6 +94,8 @@ class BatchNormComparison:
     sizes: dict[str, GraphSize]
     max_rows: int = 24
     upstream_source: str = "random"
+    inputs: Any = field(default=None, repr=False)  # (x, gamma, beta) as the graphs hold them
+    eps: float = 1e-5
     order: int = 1
     torch_grads: list[np.ndarray] | None = None  # PyTorch's, where it is installed (order 2)
 
@@ -92,28 +115,105 @@ class BatchNormComparison:
         t1, t2 = self.grads.times
         return f"composite {t1 * 1e3:.3f} ms, fused {t2 * 1e3:.3f} ms ({t1 / t2:.1f}x)"
 
-    def graphs(self) -> dict[str, Any]:
-        """The two outputs (graph roots), for ``minigrad.viz.draw_graphs_side_by_side``."""
+    def graphs(self, features: Sequence[int] | None = None) -> dict[str, Any]:
+        """The two outputs (graph roots), for ``minigrad.viz.draw_graphs_side_by_side``.
+
+        ``features`` (scalar engine): only these features' outputs. BatchNorm treats each
+        feature on its own, so one feature's graph is the whole graph's repeating unit.
+        """
         composite, fused = self.grads.roots
         if self.engine == "scalar":  # a batch of rows: the renderer wants a flat list of roots
-            return {"composite": _roots(composite), "fused": _roots(fused)}
+            keep = range(self.shape[1]) if features is None else features
+            for j in keep:
+                if not 0 <= j < self.shape[1]:
+                    raise ValueError(f"graphs: no feature {j} in a batch of shape {self.shape}")
+            return {
+                name: [row[j] for row in rows for j in keep]
+                for name, rows in (("composite", composite), ("fused", fused))
+            }
+        if features is not None:
+            raise ValueError("graphs: features= needs the scalar engine (a tensor is one node)")
         return {"composite": composite, "fused": fused}
 
-    def render(self, path: str | Path, format: str | None = None) -> str:
-        """Draw both graphs side by side into ``path`` (suffix or ``format``: svg, png, pdf).
+    def caption(self, features: Sequence[int] | None = None) -> str:
+        """The lines under the picture: where backward starts, what the leaves are."""
+        n = self.shape[0] * (self.shape[2] if len(self.shape) == 3 else 1)
+        shown = ""
+        if features is not None and len(features) < self.shape[1]:
+            which = ", ".join(map(str, features))
+            shown = (
+                f"Feature{'s' if len(features) > 1 else ''} {which} of {self.shape[1]}: "
+                "BatchNorm treats each feature on its own, so the others' graphs are the "
+                "same.\\l"
+            )
+        return shown + (
+            f"Backward starts at the outputs y (green, the roots) from dL/dy: "
+            f"{self.upstream_source} numbers standing in for a loss's gradient, the same "
+            f"for both graphs.\\lx (blue) is the input; gamma and beta (bold) are the "
+            f"parameters; N = {n} is the batch size and eps = {self.eps:g} keeps the "
+            "division finite.\\l"
+        )
 
-        Needs ``minigrad.viz`` and the Graphviz ``dot`` program. Returns the file written.
-        """
+    def picture(
+        self,
+        rankdir: str = "LR",
+        features: Sequence[int] | None = None,
+        *,
+        legend: bool = True,
+        precision: int = 4,
+    ) -> Any:
+        """Both graphs in one ``GraphPicture`` with ``caption()``: above each other with
+        ``"LR"`` (each flows left to right), left and right with ``"TB"`` (each flows top
+        to bottom). ``features`` as in ``graphs``; ``legend`` and ``precision`` as in
+        ``draw_graph``. x is drawn as an input, gamma and beta as parameters, in both
+        engines."""
         try:
             from minigrad import viz
         except ImportError as err:
             raise RuntimeError(f"render: minigrad.viz is not available ({err})") from err
+        x, gamma, beta = self.inputs if self.inputs is not None else ([], [], [])
+        if self.engine == "scalar":  # lists of Values: x a list of rows
+            x = [v for row in x for v in row]
+            params = [*gamma, *beta]
+        else:
+            x, params = [x], [gamma, beta]
+        return viz.draw_graphs_side_by_side(
+            self.graphs(features),
+            rankdir=rankdir,
+            params=params,
+            inputs=x,
+            caption=self.caption(features),
+            legend=legend,
+            precision=precision,
+        )
+
+    def render(
+        self,
+        path: str | Path,
+        format: str | None = None,
+        *,
+        rankdir: str = "LR",
+        features: Sequence[int] | None = None,
+        max_size: tuple[float, float] | None = None,
+        legend: bool = True,
+        precision: int = 4,
+    ) -> str:
+        """Draw both graphs side by side into ``path`` (suffix or ``format``: svg, png, pdf).
+
+        ``rankdir``, ``features``, ``legend`` and ``precision`` as in ``picture``.
+        ``max_size`` = (width, height) in pixels at 96 dpi shrinks a bigger drawing to fit
+        (for a PNG a screen shows whole); by default the drawing keeps its natural size.
+        Needs ``minigrad.viz`` and the Graphviz ``dot`` program. Returns the file written.
+        """
         path = Path(path)
         if format is None:
             format = path.suffix.lstrip(".") or "svg"
         if path.suffix.lstrip(".") == format:
             path = path.with_suffix("")
-        picture = viz.draw_graphs_side_by_side(self.graphs())
+        picture = self.picture(rankdir, features, legend=legend, precision=precision)
+        if max_size is not None:
+            width, height = max_size
+            picture.attr(size=f"{width / 96:.2f},{height / 96:.2f}", dpi="96")
         return str(picture.render(str(path), format=format, cleanup=True))
 
     # ------------------------------------------------------------ the table
@@ -288,17 +388,19 @@ def compare_batchnorm(
         inputs[0].label, inputs[1].label, inputs[2].label = "x", "gamma", "beta"
 
         def f_composite(xt: Any, gt: Any, bt: Any) -> Any:
-            return impl.batch_norm_composite(xt, gt, bt, eps)
+            return _named(impl.batch_norm_composite(xt, gt, bt, eps), "y")
 
         def f_fused(xt: Any, gt: Any, bt: Any) -> Any:
-            return impl.batch_norm_fused(xt, gt, bt, eps)
+            return _named(impl.batch_norm_fused(xt, gt, bt, eps), "y")
 
     torch_grads = None
-    if order == 2:
+    if order == 2:  # the comparison of gradients, one order up (see second_order.py)
+        from minigrad.batchnorm.second_order import along_gradient, torch_double_backward
+
         directions = [rng.standard_normal(np.shape(v)) for v in (data, g, b)]
-        f_composite = _along_gradient(f_composite, upstream, directions)
-        f_fused = _along_gradient(f_fused, upstream, directions)
-        torch_grads = _torch_double_backward(data, g, b, eps, upstream, directions)
+        f_composite = along_gradient(f_composite, upstream, directions)
+        f_fused = along_gradient(f_fused, upstream, directions)
+        torch_grads = torch_double_backward(data, g, b, eps, upstream, directions)
         upstream = np.array(1.0)
     result = compare_grads(
         f_composite, f_fused, inputs, upstream=upstream, numerical=numerical, repeat=repeat
@@ -310,93 +412,8 @@ def compare_batchnorm(
         result,
         sizes,
         upstream_source=source,
+        inputs=inputs,
+        eps=eps,
         order=order,
         torch_grads=torch_grads,
     )
-
-
-def _along_gradient(f: Any, upstream: np.ndarray, directions: list[np.ndarray]) -> Any:
-    """h(x, gamma, beta) = <u, d(upstream . f)/d(x, gamma, beta)>, its gradient a graph."""
-    from minigrad.autograd import enable_grad, grad
-    from minigrad.tensor import Tensor
-
-    def h(*inputs: Any) -> Any:
-        with enable_grad():  # central differences call this inside no_grad
-            y = f(*inputs)
-            gs = grad(y, list(inputs), grad_outputs=Tensor(upstream), create_graph=True)
-            total = (inputs[0] * 0.0).sum()  # every input stays in the graph
-            for g_i, u_i in zip(gs, directions, strict=True):
-                total = total + (g_i * Tensor(u_i)).sum()
-            return total
-
-    return h
-
-
-def _torch_double_backward(
-    x: np.ndarray,
-    gamma: np.ndarray,
-    beta: np.ndarray,
-    eps: float,
-    upstream: np.ndarray,
-    directions: list[np.ndarray],
-) -> list[np.ndarray] | None:
-    """PyTorch's gradient of the same h, or None where PyTorch is not installed."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    leaves = [torch.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
-    y = torch.nn.functional.batch_norm(
-        leaves[0], None, None, leaves[1], leaves[2], training=True, eps=eps
-    )
-    gs = torch.autograd.grad(y, leaves, torch.tensor(upstream), create_graph=True)
-    h = sum((g * torch.tensor(u)).sum() for g, u in zip(gs, directions, strict=True))
-    second = torch.autograd.grad(h, leaves, allow_unused=True)
-    return [
-        np.zeros(np.shape(a)) if s is None else s.detach().numpy()
-        for s, a in zip(second, (x, gamma, beta), strict=True)
-    ]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m minigrad bn-compare``: the table, and the picture with ``--out``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m minigrad bn-compare",
-        description="BatchNorm composite (autodiff) vs fused (hand-derived backward): "
-        "gradients element by element against central differences, graph sizes, times.",
-    )
-    parser.add_argument("--engine", choices=("scalar", "tensor"), default="scalar")
-    parser.add_argument("--batch", type=int, default=4, help="N, the batch size (>= 2)")
-    parser.add_argument("--features", type=int, default=2, help="C, the number of features")
-    parser.add_argument(
-        "--length", type=int, default=0, help="L for (N, C, L) input (tensor engine)"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rows", type=int, default=24, help="most table rows to print")
-    parser.add_argument("--out", type=Path, help="write both graphs side by side (.svg/.png/.pdf)")
-    parser.add_argument(
-        "--order",
-        type=int,
-        choices=(1, 2),
-        default=1,
-        help="1: gradients; 2: the double backward (tensor engine) (default: 1)",
-    )
-    args = parser.parse_args(argv)
-    shape = (args.batch, args.features) + ((args.length,) if args.length else ())
-    if args.batch < 2 or args.features < 1 or args.length < 0:
-        parser.error(f"need --batch >= 2 and --features >= 1, got shape {shape}")
-    if args.engine == "scalar" and args.length:
-        parser.error("--length (an (N, C, L) input) is for --engine tensor")
-    x = 1.0 + 2.0 * np.random.default_rng(args.seed).standard_normal(shape)
-    if args.order == 2 and args.engine != "tensor":
-        parser.error("--order 2 (the double backward) is for --engine tensor")
-    result = compare_batchnorm(x, engine=args.engine, seed=args.seed, order=args.order)
-    result.max_rows = args.rows
-    print(result)
-    if args.out is not None:
-        try:
-            print(f"\nboth graphs, side by side: {result.render(args.out)}")
-        except Exception as err:  # the numbers above stand without the picture
-            print(f"\n(graphs not drawn: {err})")
-            return 1
-    return 0

@@ -49,12 +49,15 @@ def batch_norm_composite(
     j = feature
     with name_scope("batchnorm"):
         with name_scope("mean"):
-            mean = _labelled(value_sum(column) / m, f"mean[{j}]")
+            # the constants get names, so a picture shows "N" and "eps", not bare numbers
+            n_const = Value(float(m), label="N")
+            mean = _labelled(value_sum(column) / n_const, f"mean[{j}]")
         with name_scope("variance"):
             centered = [_labelled(x - mean, f"x-mean[{i},{j}]") for i, x in enumerate(column)]
-            var = _labelled(value_sum(c * c for c in centered) / m, f"var[{j}]")
+            var = _labelled(value_sum(c * c for c in centered) / n_const, f"var[{j}]")
         with name_scope("normalize"):
-            inv_std = _labelled((var + eps) ** -0.5, f"1/sigma[{j}]")
+            eps_const = Value(float(eps), label="eps")
+            inv_std = _labelled((var + eps_const) ** -0.5, f"1/sigma[{j}]")
             xhat = [_labelled(c * inv_std, f"xhat[{i},{j}]") for i, c in enumerate(centered)]
         with name_scope("scale_shift"):
             return [_labelled(gamma * xh + beta, f"y[{i},{j}]") for i, xh in enumerate(xhat)]

@@ -80,7 +80,8 @@ def _composite_train(
             var = (centered * centered).mean(axis=axes, keepdims=True)
             var.label = "var"
         with name_scope("normalize"):
-            sigma = (var + eps).sqrt()
+            eps_const = Tensor(np.array(eps, dtype=var.dtype), label="eps")  # named in pictures
+            sigma = (var + eps_const).sqrt()
             sigma.label = "sigma"
             xhat = centered / sigma
             xhat.label = "xhat"
@@ -160,7 +161,7 @@ class BatchNormFunction(Function):
             if running_mean is not None and running_var is not None:
                 m = x.size // x.shape[1]
                 update_running_stats(running_mean, running_var, stats.mean, stats.var, m, factor)
-            ctx.save_for_backward(x, stats.centered, stats.inv_std, *affine[:1])
+            ctx.save_for_backward(stats.centered, stats.inv_std, *affine[:1])
         else:
             assert running_mean is not None and running_var is not None
             y, inv_std = fused_forward_eval(x, running_mean, running_var, gamma, beta, eps)
@@ -180,7 +181,7 @@ class BatchNormFunction(Function):
         if isinstance(grad, Tensor):
             return _backward_as_op(ctx, grad)
         if ctx.training:
-            _, centered, inv_std, *gamma = ctx.saved_arrays
+            centered, inv_std, *gamma = ctx.saved_arrays
             stats = BatchStats(None, None, inv_std, centered)  # type: ignore[arg-type]
             dx, dgamma, dbeta = fused_backward(grad, stats, gamma[0] if gamma else None)
         else:
@@ -207,7 +208,7 @@ class BatchNormFunction(Function):
         per_channel = [1] * dy.ndim
         per_channel[1] = -1
         if ctx.training:
-            _, centered, inv_std, *gamma = saved
+            centered, inv_std, *gamma = saved
             xhat = centered * inv_std.reshape(per_channel)
         else:
             x, mean, inv_std, *gamma = saved
@@ -225,13 +226,15 @@ class BatchNormFunction(Function):
 def _backward_as_op(ctx: Any, grad: Tensor) -> tuple[Tensor, ...]:
     from minigrad.batchnorm.backward_op import batch_norm_backward  # it builds on this module
 
-    x, stat1, inv_std, *gamma = ctx.saved_arrays
+    x, *gamma = ctx.graph_inputs[:2] if ctx.affine else ctx.graph_inputs[:1]
     if ctx.training:
-        settings = {"training": True, "centered": stat1, "inv_std": inv_std, "eps": ctx.eps}
+        centered, inv_std, *_ = ctx.saved_arrays
+        settings = {"training": True, "centered": centered, "inv_std": inv_std, "eps": ctx.eps}
     else:
+        _, mean, inv_std, *_ = ctx.saved_arrays
         settings = {
             "training": False,
-            "running_mean": stat1,
+            "running_mean": mean,
             "running_var": ctx.running_var,
             "inv_std": inv_std,
             "eps": ctx.eps,

@@ -24,6 +24,7 @@ from minigrad.nn.losses import (
     mse_loss,
     nll_loss,
 )
+from minigrad.random import default_generator
 from minigrad.tensor import Tensor
 from minigrad.tensor.function import Function
 
@@ -137,10 +138,13 @@ class DropoutFunction(Function):
 
 
 def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
-    """A NumPy Generator from a Generator (used as is), a seed, or None (a fresh one)."""
+    """A NumPy Generator from a Generator (used as is), a seed, or None (the global
+    generator that ``minigrad.manual_seed`` seeds, as PyTorch's default generator)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
+    if rng is None:
+        return default_generator()
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
 

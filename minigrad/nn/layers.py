@@ -119,13 +119,14 @@ class Dropout(Module):
 
     In eval mode it is the identity. The masks come from the module's own Generator,
     made from ``rng`` (a seed or a Generator), so a seeded model drops the same units
-    on every run.
+    on every run; without ``rng`` they come from the global generator at each call, as in
+    PyTorch (``minigrad.manual_seed``).
     """
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
         self.p = F.check_probability("Dropout", p)
-        self.rng = F.as_generator(rng)
+        self.rng = None if rng is None else F.as_generator(rng)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training, self.rng)

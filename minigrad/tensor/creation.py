@@ -3,7 +3,7 @@
 (float32 for floats, int64 for integers).
 
 Random tensors take ``rng``, a ``numpy.random.Generator``, for reproducible draws;
-without one they draw from a module-level generator.
+without one they draw from the global generator that ``minigrad.manual_seed`` seeds.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.random import default_generator
 from minigrad.tensor.tensor import Tensor, _as_array
 
 __all__ = [
@@ -26,8 +27,6 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
-
-_default_rng = np.random.default_rng()
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -63,7 +62,7 @@ def randn(
     rng: np.random.Generator | None = None,
 ) -> Tensor:
     """Standard normal samples (mean 0, variance 1)."""
-    rng = _default_rng if rng is None else rng
+    rng = default_generator() if rng is None else rng
     data = rng.standard_normal(_shape(shape), dtype=np.dtype(dtype).type)
     return Tensor(data, requires_grad=requires_grad)
 
@@ -75,7 +74,7 @@ def rand(
     rng: np.random.Generator | None = None,
 ) -> Tensor:
     """Uniform samples from [0, 1)."""
-    rng = _default_rng if rng is None else rng
+    rng = default_generator() if rng is None else rng
     data = rng.random(_shape(shape), dtype=np.dtype(dtype).type)
     return Tensor(data, requires_grad=requires_grad)
 

@@ -172,6 +172,7 @@ class GraphContext:
 
     def __init__(self, ctx: Function, node: Tensor) -> None:
         self._ctx = ctx
+        self.graph_inputs = node._prev  # the inputs as graph nodes, saved or not
         nodes = (*node._prev, node)
         self.saved_arrays = tuple(
             next((n for n in nodes if n.data is array), array) for array in ctx.saved_arrays or ()

@@ -111,8 +111,18 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
+    def size(self) -> _Size:
+        """The element count, which is also callable: ``x.size`` is NumPy's int and
+        ``x.size()`` / ``x.size(dim)`` are PyTorch's shape / one dimension's length."""
+        return _Size(self.data.size, self.data.shape)
+
+    def numel(self) -> int:
+        """The number of elements (PyTorch's name for NumPy's ``size``)."""
         return self.data.size
+
+    def dim(self) -> int:
+        """The number of dimensions (PyTorch's name for ``ndim``)."""
+        return self.data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -166,6 +176,10 @@ class Tensor:
     def long(self) -> Tensor:
         """As int64, outside the graph (PyTorch's ``.long()``, for labels and indices)."""
         return Tensor(self.data.astype(np.int64))
+
+    def clone(self) -> Tensor:
+        """A copy of the data that stays in the graph: the gradient flows back unchanged."""
+        return functional.Clone.apply(self) if self.requires_grad else Tensor(self.data.copy())
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf, in place; returns ``self``."""
@@ -493,6 +507,18 @@ class Tensor:
 
     clamp = clip
 
+    def pow(self, exponent: Any) -> Tensor:
+        """``self ** exponent`` (PyTorch's method form)."""
+        return self**exponent
+
+    def all(self) -> Tensor:
+        """True when every element is non-zero: a bool tensor, outside the graph."""
+        return Tensor(np.all(self.data))
+
+    def any(self) -> Tensor:
+        """True when some element is non-zero: a bool tensor, outside the graph."""
+        return Tensor(np.any(self.data))
+
     def maximum(self, other: Any) -> Tensor:
         return ops.Maximum.apply(self, _operand(other, self))
 
@@ -637,6 +663,30 @@ class Tensor:
 Tensor._engine = Tensor  # subclasses (Parameter) are the same engine for ``minigrad.grad``
 
 
+class _Size(int):
+    """``Tensor.size``: NumPy's element count, callable for PyTorch's ``size()``.
+
+    A PyTorch user writes ``x.size()`` or ``x.size(0)``, a NumPy user ``x.size``; both
+    habits work. ``x.size()`` is the shape tuple (PyTorch's ``torch.Size`` is a tuple too).
+    """
+
+    def __new__(cls, count: int, shape: tuple[int, ...]) -> _Size:
+        size = super().__new__(cls, count)
+        size._shape = shape
+        return size
+
+    def __call__(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self._shape
+        n = len(self._shape)
+        if isinstance(dim, bool) or not isinstance(dim, int | np.integer) or not -n <= dim < n:
+            raise IndexError(
+                f"size: dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                f"but got {dim!r}) for shape {self._shape}"
+            )
+        return self._shape[dim]
+
+
 def _operand(x: Any, like: Tensor) -> Tensor:
     """The other operand of a binary op as a tensor; a Python number takes ``like``'s dtype."""
     if isinstance(x, Tensor):
@@ -698,7 +748,7 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-from minigrad.tensor import ops, reductions, shape_ops  # noqa: E402  (they build on Tensor)
+from minigrad.tensor import functional, ops, reductions, shape_ops  # noqa: E402
 from minigrad.tensor.function import (  # noqa: E402
     GraphContext,
     NotDifferentiableBackward,

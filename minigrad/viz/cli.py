@@ -10,10 +10,10 @@ install it, prints the first demo as a text tree instead, and exits with status 
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
+from minigrad import cli_help
 from minigrad.viz.demos import DEMOS, tensor_available
 from minigrad.viz.output import FORMATS, GraphPicture, GraphvizNotFoundError, render
 from minigrad.viz.text import print_graph
@@ -22,15 +22,17 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m minigrad render", description="Draw the demo computation graphs."
-    )
-    parser.add_argument("--out", default="minigrad-graphs", help="directory for the pictures")
-    parser.add_argument("--format", default="svg", choices=FORMATS)
+    parser = cli_help.parser("python -m minigrad render", "Draw the demo computation graphs.")
+    parser.add_argument("--out", default="minigrad-graphs", help="folder for the pictures")
+    parser.add_argument("--format", default="svg", choices=FORMATS, help="picture format")
     parser.add_argument(
-        "--only", action="append", choices=sorted(DEMOS), help="draw only this demo (repeatable)"
+        "--only",
+        action="append",
+        choices=sorted(DEMOS),
+        metavar="DEMO",
+        help=f"draw only this demo, repeatable: {', '.join(sorted(DEMOS))} (default: all)",
     )
-    parser.add_argument("--text", action="store_true", help="also print each graph as text")
+    parser.add_argument("--text", action="store_true", help="also print each graph as a text tree")
     args = parser.parse_args(argv)
     names = args.only or list(DEMOS)
     out = Path(args.out)
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_roots(picture: GraphPicture) -> None:
+    """The picture's graph(s) as text trees, with the names the picture shows (a, b, L)."""
     roots = picture.roots
     for group in roots.values() if isinstance(roots, dict) else [roots]:
-        print_graph(group)
+        print_graph(group, names=picture.names)

@@ -98,16 +98,17 @@ def batchnorm_scalar() -> GraphPicture:
 
     xs = [0.5, -1.0, 2.0, 0.25]
     upstream = [1.0, -2.0, 0.5, 3.0]
-    outs = {}
+    outs, params = {}, []
     for name, fn in (("composite", batch_norm_composite), ("fused", batch_norm_fused)):
         column = [Value(x, label=f"x[{i}]") for i, x in enumerate(xs)]
         gamma, beta = Value(1.5, label="gamma"), Value(0.1, label="beta")
+        params += [gamma, beta]  # drawn as parameters, as the tensor picture draws them
         ys = fn(column, gamma, beta)
         loss = value_sum(g * y for g, y in zip(upstream, ys, strict=True))
         loss.label = "L"
         loss.backward()
         outs[name] = loss
-    return draw_graphs_side_by_side(outs, show_saved=True)
+    return draw_graphs_side_by_side(outs, show_saved=True, params=params)
 
 
 def tensor_available() -> bool:
@@ -145,10 +146,11 @@ def batchnorm_tensor() -> GraphPicture:
 
     data = np.random.default_rng(1).normal(size=(6, 2))
     upstream = np.random.default_rng(2).normal(size=(6, 2))
-    outs = {}
+    outs, inputs = {}, []
     for name, fn in (("composite", batch_norm_composite), ("fused", batch_norm_fused)):
         x = Tensor(data, requires_grad=True)
         x.label = "x"
+        inputs.append(x)  # an input (it requires grad only for dx), as in the scalar picture
         gamma = Tensor(np.ones(2), requires_grad=True)
         gamma.label = "gamma"
         beta = Tensor(np.zeros(2), requires_grad=True)
@@ -157,7 +159,7 @@ def batchnorm_tensor() -> GraphPicture:
         y.label = "y"
         y.backward(upstream, retain_graph=True)  # keep saved arrays, so they can be drawn
         outs[name] = y
-    return draw_graphs_side_by_side(outs, show_saved=True)
+    return draw_graphs_side_by_side(outs, show_saved=True, inputs=inputs)
 
 
 # name -> (builder, needs the tensor engine)

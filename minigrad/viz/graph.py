@@ -147,6 +147,7 @@ def draw_graph(
     names: Mapping[str, Any] | None = None,
     show_saved: bool = False,
     params: Iterable[Any] = (),
+    inputs: Iterable[Any] = (),
     legend: bool = True,
 ) -> GraphPicture:
     """Draw the graph behind ``roots`` (one node or a list) as a ``graphviz.Digraph``.
@@ -170,6 +171,8 @@ def draw_graph(
       arrays), and the caption totals it.
     * ``params``: leaves to draw as parameters (``Tensor`` s with ``requires_grad`` and
       ``Parameter`` s are parameters anyway).
+    * ``inputs``: leaves to draw as inputs even when they require grad (a batch whose
+      gradient you want, like x in a gradient check).
     * ``legend``: add a key to the colours and shapes.
 
     The result's ``node_ids`` maps each node to its DOT id (``n{K}``, K its position in
@@ -190,6 +193,7 @@ def draw_graph(
         names=names,
         show_saved=show_saved,
         params=params,
+        inputs=inputs,
     )
     picture = new_picture(rankdir)
     builder.emit(picture)
@@ -198,6 +202,7 @@ def draw_graph(
     if builder.notes:
         picture.attr(label=labels.caption(builder.notes), labelloc="b", labeljust="l")
     picture.node_ids, picture.roots = builder.ids, builder.roots
+    picture.names = names  # so a text view (print_graph) shows the same names
     return picture
 
 
@@ -230,6 +235,7 @@ class GraphBuilder:
         names: Mapping[str, Any] | None = None,
         show_saved: bool = False,
         params: Iterable[Any] = (),
+        inputs: Iterable[Any] = (),
     ) -> None:
         self.who = who
         self.roots = as_roots(roots, who)
@@ -254,6 +260,7 @@ class GraphBuilder:
         self.prefix = prefix
         self.names = _names(names or {})
         self.params = {id(p) for p in params}
+        self.inputs = {id(x) for x in inputs}
         self.uses: dict[int, int] = {}
         for n in self.order:
             for p in n._prev:
@@ -295,6 +302,8 @@ class GraphBuilder:
             return "root"
         if node._prev:
             return "intermediate"
+        if id(node) in self.inputs:
+            return "leaf"
         if (
             id(node) in self.params
             or getattr(node, "requires_grad", False)

@@ -56,8 +56,15 @@ class GraphPicture(graphviz.Digraph):
 
     node_ids: Any = None  # NodeIds, or title -> NodeIds for a side-by-side picture
     roots: Any = None  # the roots drawn, or title -> roots
+    names: Any = None  # the ``names`` mapping draw_graph was given (variable name -> node)
 
     def render(self, *args: Any, **kwargs: Any) -> str:
+        """``graphviz.Digraph.render``, except that the DOT source file is removed after
+        drawing (``cleanup=True``), so ``render("expression", format="svg")`` leaves
+        ``expression.svg`` and no extensionless ``expression`` file. Pass
+        ``cleanup=False`` to keep it; ``.source`` holds the same text."""
+        if len(args) < 4:  # cleanup is render's fourth positional parameter
+            kwargs.setdefault("cleanup", True)
         try:
             return super().render(*args, **kwargs)
         except graphviz.ExecutableNotFound as err:

@@ -27,14 +27,22 @@ def draw_graphs_side_by_side(
     max_nodes: int | None = DEFAULT_MAX_NODES,
     precision: int = 4,
     show_saved: bool = False,
+    params: Any = (),
+    inputs: Any = (),
+    caption: str = "",
     legend: bool = True,
 ) -> GraphPicture:
     """``{"composite": y1, "fused": y2}`` -> one picture with a titled cluster per graph.
 
     Each value is what ``draw_graph`` takes (a node or a list of nodes); the options
-    mean what they mean there (``max_nodes`` applies to each graph). The result's
-    ``node_ids`` maps each title to that graph's ``NodeIds``.
+    mean what they mean there (``max_nodes`` applies to each graph; ``params`` and
+    ``inputs`` may hold nodes of any of the graphs). ``caption`` is a line of text under
+    the picture. The graphs sit left and right of each other when ``rankdir`` is
+    ``"TB"`` or ``"BT"`` (each flows top to bottom) and above each other for ``"LR"``
+    and ``"RL"`` (each flows left to right). The result's ``node_ids`` maps each title
+    to that graph's ``NodeIds``.
     """
+    params, inputs = list(params), list(inputs)
     if not isinstance(graphs, Mapping) or not graphs:
         raise TypeError(
             "draw_graphs_side_by_side: expected a non-empty mapping title -> roots, "
@@ -55,6 +63,8 @@ def draw_graphs_side_by_side(
             max_nodes=max_nodes,
             precision=precision,
             show_saved=show_saved,
+            params=params,
+            inputs=inputs,
         )
         for k, (title, roots) in enumerate(graphs.items())
     }
@@ -74,6 +84,8 @@ def draw_graphs_side_by_side(
             )
     if legend:
         add_legend(picture, collapsed=any(b.collapsed_any for b in builders.values()))
+    if caption:
+        picture.attr(label=caption, labelloc="b", labeljust="l", fontsize="16")
     picture.node_ids = {title: b.ids for title, b in builders.items()}
     picture.roots = {title: b.roots for title, b in builders.items()}
     return picture

@@ -80,3 +80,25 @@ def test_render_draws_both_graphs(tmp_path):
     text = Path(path).read_text()
     assert path.endswith(".svg") and "<svg" in text
     assert "batchnorm" in text and "composite" in text and "fused" in text
+
+
+def _table(text: str) -> list[str]:
+    """The gradient rows of a printed comparison (times left out: they vary)."""
+    return [line for line in text.splitlines() if line.startswith(("dx[", "dgamma[", "dbeta["))]
+
+
+def test_cli_demo_and_readme_call_start_from_the_same_batch(tmp_path, capsys, monkeypatch):
+    from minigrad import demo
+    from minigrad.batchnorm.compare import BatchNormComparison
+
+    assert cli(["bn-compare", "--engine", "scalar", "--batch", "4", "--features", "2"]) == 0
+    from_cli = _table(capsys.readouterr().out)
+    monkeypatch.setattr(BatchNormComparison, "render", _no_render)  # the numbers only
+    demo.batchnorm_both_ways(tmp_path, seed=0)
+    from_demo = _table(capsys.readouterr().out)
+    readme = compare_batchnorm(np.random.default_rng(0).normal(size=(4, 2)), engine="scalar")
+    assert len(from_cli) == 12 and from_cli == from_demo == _table(str(readme))
+
+
+def _no_render(self, path, format=None):
+    raise RuntimeError("not drawn in this test")

@@ -10,7 +10,7 @@ import torch
 
 import minigrad as mg
 from minigrad.batchnorm import compare_batchnorm
-from minigrad.batchnorm.compare import main as bn_compare
+from minigrad.batchnorm.command import main as bn_compare
 from minigrad.batchnorm.tensor import BatchNorm1d, batch_norm_composite, batch_norm_fused
 
 

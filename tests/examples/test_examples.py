@@ -267,3 +267,41 @@ def test_readme_gallery_pictures_exist():
     for script in scripts:
         if script != "run_all.py":
             assert f"`{script}`" in section, f"{script} is missing from the README gallery"
+
+
+def test_titles_and_sentences_that_state_a_result_follow_the_numbers():
+    """A title or sentence stating a result is computed from it: flip the numbers and the
+    words flip too (a quick run once titled panel (c) "moves far less" when it moved more)."""
+    figure1, stats = load("paper_figure1"), load("running_stats")
+
+    def summary(reach_bn, reach_plain, wander_bn, wander_plain):
+        return {
+            "with BN": {"steps_to_target": reach_bn, "wander": wander_bn},
+            "without BN": {"steps_to_target": reach_plain, "wander": wander_plain},
+        }
+
+    a, b, c = figure1.panel_titles(summary([40.0], [400.0], 0.2, 0.8))
+    assert "10.0x fewer steps" in a and "0.80" in b and "4.0x less" in c
+    a, _, c = figure1.panel_titles(summary([40.0], [math.inf], 1.2, 0.6))
+    assert a == "(a) only BN reaches 90% test accuracy" and "2.0x more (this run)" in c
+    a, _, _ = figure1.panel_titles(summary([400.0], [40.0], 0.1, 0.6))
+    assert "later" in a
+
+    errors = np.array([0.9, 0.5, 0.05])
+    assert (
+        stats.within_phrase("mean", errors, 0.1, "0.1 std") == "mean within 0.1 std after 3 batches"
+    )
+    assert stats.within_phrase("mean", errors, 0.01, "0.01 std") == (
+        "mean not within 0.01 std in 3 batches"
+    )
+    assert "after 1 batch" in stats.within_phrase("var", errors, 1.0, "10%")
+
+    def momenta(fast_at, fast_floor, slow_at, slow_floor):
+        return {
+            0.5: {"within_10pct": fast_at, "floor": fast_floor, "batches": 60},
+            0.1: {"within_10pct": slow_at, "floor": slow_floor, "batches": 60},
+        }
+
+    assert "0.5 is sooner, 0.1 less noisy" in stats.momentum_title(momenta("6", 0.06, "22", 0.02))
+    assert "no trade-off" in stats.momentum_title(momenta("30", 0.01, "22", 0.02))
+    assert "sooner" in stats.momentum_title(momenta("6", 0.01, "never", 0.5))

@@ -2,7 +2,10 @@
 
 Debian's ``chromium`` driven by Playwright (used only as a driver: ``scripts/test.sh``
 installs both; ``playwright install`` is never run). One browser serves a whole test
-module; a missing browser or driver fails the tests with a clear message.
+module. A missing driver fails the tests. A missing browser skips them with one line
+saying how to enable them when the user is not root (``scripts/test.sh`` cannot install
+it then); as root (where ``scripts/test.sh`` installs it) and under ``CI=true`` (where
+the browser tests must run) it is a failure.
 """
 
 from __future__ import annotations
@@ -18,21 +21,49 @@ import pytest
 from player_helpers import CHROMIUM, CHROMIUM_FLAGS
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """A headless chromium (one per test module), as a Playwright browser context."""
+def missing_browser(path: str, *, ci: bool, root: bool) -> tuple[str, str]:
+    """("skip" or "fail", the one-line message) when no chromium is at ``path``."""
+    enable = (
+        "sudo apt-get install chromium (or set MINIGRAD_CHROMIUM to a chromium binary), "
+        "then run them again"
+    )
+    if ci:
+        return "fail", f"chromium not found at {path}, and under CI=true the browser tests must run"
+    if root:
+        return "fail", (
+            f"chromium not found at {path}: bash scripts/test.sh installs it when run as root "
+            "(apt-get install chromium); or set MINIGRAD_CHROMIUM to a chromium binary"
+        )
+    return "skip", f"browser tests skipped: no chromium at {path}; to run them: {enable}"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Check the driver and the browser before a test that needs them.
+
+    A hook rather than the fixture, so a skip is reported at this one place: pytest
+    then prints a single "SKIPPED [7] ..." line instead of one line per test.
+    """
+    if "browser" not in getattr(item, "fixturenames", ()):
+        return
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         pytest.fail(
             "the browser tests need Playwright as a driver: run bash scripts/test.sh, "
             "or .venv/bin/pip install playwright (never `playwright install`)"
         )
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        pytest.fail(
-            f"chromium not found at {CHROMIUM}: bash scripts/test.sh installs it when run as "
-            "root (apt-get install chromium); or set MINIGRAD_CHROMIUM to a chromium binary"
+        verdict, message = missing_browser(
+            CHROMIUM, ci=os.environ.get("CI", "").lower() == "true", root=os.geteuid() == 0
         )
+        (pytest.skip if verdict == "skip" else pytest.fail)(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless chromium (one per test module), as a Playwright browser context."""
+    from playwright.sync_api import sync_playwright  # checked in pytest_runtest_setup
+
     profile = tempfile.mkdtemp(prefix="minigrad-chromium-")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(

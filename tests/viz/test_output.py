@@ -169,3 +169,25 @@ def test_special_characters_in_names_and_op_names():
     ids = node_ids(y)
     assert nodes[ids[x]].texts[0] == 'x"<1>"'
     assert nodes[ids[u._prev[0]]].texts[0] == "<&op>"
+
+
+def test_render_text_shows_the_names_the_svg_shows(tmp_path, capsys):
+    """``render --text`` prints each node with the name its SVG box shows (a, b, L)."""
+    from minigrad.viz.demos import DEMOS
+
+    assert render_main(["--out", str(tmp_path), "--only", "expression", "--text"]) == 0
+    text = capsys.readouterr().out
+    elements = svg_elements(DEMOS["expression"][0]())
+    named = 0
+    for line in text.splitlines():
+        words = line.lstrip("│├└─ ").split()
+        if (
+            len(words) > 2
+            and words[0].startswith("n")
+            and words[1] != "data"
+            and "(above)" not in line
+        ):
+            nid, name = words[0], words[1]
+            assert name in elements[nid].texts[0], (nid, name, elements[nid].texts)
+            named += 1
+    assert named == 7  # a, b, c, d, e, f, L
