@@ -6,8 +6,9 @@
   about ten ops and keeps their inputs alive for backward.
 * ``BatchNormFunction``: the fused op, one ``Function`` whose forward and backward are
   the kernels of ``minigrad.batchnorm.math`` (the backward derived by hand there). It
-  also updates the running statistics in place during its forward, as PyTorch's
-  native op does, since it has the batch statistics in hand.
+  hands the batch statistics it computed to its caller, which blends them into the
+  running statistics only once the forward has succeeded (validate, then commit: under
+  ``detect_anomaly()`` a forward that makes NaN leaves the buffers untouched).
 
 ``batch_norm`` is ``torch.nn.functional.batch_norm`` with an ``impl`` switch;
 ``BatchNorm1d`` is the module (parameters ``weight``/``bias``, buffers ``running_mean``,
@@ -20,19 +21,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad.autograd import name_scope
+from minigrad.autograd import STATE, name_scope
 from minigrad.batchnorm.math import (
     BatchStats,
+    blend_running_stats,
     check_eps,
     check_input_shape,
     check_momentum,
+    check_running_stats_finite,
+    check_writable,
     fused_backward,
     fused_backward_eval,
     fused_forward,
     fused_forward_eval,
     momentum_factor,
     reduce_axes,
-    update_running_stats,
 )
 from minigrad.nn.module import Module, Parameter
 from minigrad.tensor import Tensor
@@ -129,10 +132,11 @@ class BatchNormFunction(Function):
     """BatchNorm as one op: inputs x and, with affine, gamma and beta.
 
     Training (``training=True``): normalize with the batch's statistics, the kernels
-    ``fused_forward`` / ``fused_backward`` (see their docstrings for the derivation),
-    and blend the statistics into ``running_mean`` / ``running_var`` (arrays, updated in
-    place) with weight ``factor`` when they are given. Eval: normalize with the given
-    running statistics (``fused_forward_eval`` / ``fused_backward_eval``).
+    ``fused_forward`` / ``fused_backward`` (see their docstrings for the derivation);
+    when ``batch_stats`` (a list) is given, append (mean, biased variance) to it, for
+    the caller to blend into the running statistics after the op succeeded. Eval:
+    normalize with the given running statistics (``fused_forward_eval`` /
+    ``fused_backward_eval``).
 
     Saved for backward in training: x - mean (one array of x's size), 1/sigma and gamma;
     the composite's ops keep two arrays of x's size (x - mean and xhat) and small ones.
@@ -150,15 +154,14 @@ class BatchNormFunction(Function):
         training: bool,
         running_mean: np.ndarray | None = None,
         running_var: np.ndarray | None = None,
-        factor: float = 0.0,
+        batch_stats: list | None = None,
     ) -> np.ndarray:
         gamma, beta = affine if affine else (None, None)
         ctx.training, ctx.affine = training, bool(affine)
         if training:
             y, stats = fused_forward(x, gamma, beta, eps)
-            if running_mean is not None and running_var is not None:
-                m = x.size // x.shape[1]
-                update_running_stats(running_mean, running_var, stats.mean, stats.var, m, factor)
+            if batch_stats is not None:
+                batch_stats.append((stats.mean, stats.var))
             ctx.save_for_backward(stats.centered, stats.inv_std, *affine[:1])
         else:
             assert running_mean is not None and running_var is not None
@@ -241,6 +244,8 @@ def _check_functional(
     ):
         if t is None:
             continue
+        if not isinstance(t, np.ndarray | Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor or an ndarray, got {type(t).__name__}")
         if t.shape != (c,):
             raise ValueError(
                 f"{op}: {name} should contain {c} elements (one per channel of input shape "
@@ -248,6 +253,8 @@ def _check_functional(
             )
         if t.dtype != x.dtype:
             raise TypeError(f"{op}: input dtype {x.dtype} does not match {name} dtype {t.dtype}")
+        if training and name.startswith("running_"):
+            check_writable(op, name, t)
 
 
 def batch_norm(
@@ -269,30 +276,66 @@ def batch_norm(
     ``training=False``: use the running statistics (they must be given).
     ``impl``: "fused" (one op, hand-derived backward) or "composite" (primitive ops).
     """
-    op = "batch_norm"
+    return _batch_norm(
+        input, running_mean, running_var, weight, bias, training, momentum, eps, impl, "batch_norm"
+    )
+
+
+def _batch_norm(
+    input: Tensor,
+    running_mean: Tensor | np.ndarray | None,
+    running_var: Tensor | np.ndarray | None,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    training: bool,
+    momentum: float,
+    eps: float,
+    impl: str,
+    op: str,
+) -> Tensor:
+    """``batch_norm`` with the name errors use (``batch_norm`` or the module's).
+
+    Two phases: check everything, run the forward (under anomaly mode its ops raise on
+    NaN), compute the new running statistics and check them; only then write them.
+    """
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and not isinstance(t, np.ndarray | Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor or an ndarray, got {type(t).__name__}")
     rm, rv = _array_or_none(running_mean), _array_or_none(running_var)
     _check_functional(input, rm, rv, weight, bias, training, eps, impl, op)
     factor = check_momentum(op, momentum)
     if factor is None:
         raise ValueError(f"{op}: momentum must be a number in [0, 1] (None is for BatchNorm1d)")
+    eps = float(eps)
+    updating = training and rm is not None and rv is not None
     if impl == "fused":
         affine = _affine_pair(input, weight, bias)
-        return BatchNormFunction.apply(
+        batch_stats: list = []
+        y = BatchNormFunction.apply(
             input,
             *affine,
             eps=eps,
             training=training,
-            running_mean=rm,
-            running_var=rv,
-            factor=factor,
+            running_mean=None if training else rm,
+            running_var=None if training else rv,
+            batch_stats=batch_stats if updating else None,
         )
-    if not training:
+        if updating:
+            mean, var = batch_stats[0]
+    elif not training:
         assert rm is not None and rv is not None
         return _composite_eval(input, rm, rv, weight, bias, eps)
-    y, mean, var = _composite_train(input, weight, bias, eps)
-    if rm is not None and rv is not None:
+    else:
+        y, mean_t, var_t = _composite_train(input, weight, bias, eps)
+        mean, var = mean_t.data.reshape(-1), var_t.data.reshape(-1)
+    if updating:
+        assert rm is not None and rv is not None
         m = input.size // input.shape[1]
-        update_running_stats(rm, rv, mean.data.reshape(-1), var.data.reshape(-1), m, factor)
+        new_mean, new_var = blend_running_stats(rm, rv, mean, var, m, factor)
+        if STATE.anomaly:
+            check_running_stats_finite(op, new_mean, new_var)
+        rm[...] = new_mean  # the commit: nothing below can fail
+        rv[...] = new_var
     return y
 
 
@@ -364,11 +407,26 @@ class BatchNorm1d(Module):
         )
 
     def forward(self, input: Tensor) -> Tensor:
+        """Check the input and the settings as they are *now*, run, then count the batch.
+
+        Settings changed after construction (``bn.momentum = 5.0``, ``bn.eps = 0``) are
+        checked here, before anything changes, and errors name ``BatchNorm1d``.
+        """
         op = "BatchNorm1d"
         if not isinstance(input, Tensor):
             raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+        eps = check_eps(op, self.eps)
+        momentum = check_momentum(op, self.momentum)
         use_batch_stats = self.training or not self.track_running_stats
         check_input_shape(op, input.shape, self.num_features, use_batch_stats)
+        if self.track_running_stats and any(
+            not isinstance(getattr(self, name), Tensor)
+            for name in ("running_mean", "running_var", "num_batches_tracked")
+        ):
+            raise ValueError(
+                f"{op}: track_running_stats is True but the module has no running statistics "
+                "(it was built with track_running_stats=False)"
+            )
         reference = self.weight if self.weight is not None else self.running_mean
         if reference is not None and input.dtype != reference.dtype:
             raise TypeError(
@@ -385,22 +443,31 @@ class BatchNorm1d(Module):
             self.weight,
             self.bias,
             use_batch_stats,
-            self.eps,
+            eps,
             self.impl,
             op,
         )
         factor = 0.0
-        if updating:  # only now, with the input known good, does any state change
-            self.num_batches_tracked.data += 1
-            factor = momentum_factor(self.momentum, int(self.num_batches_tracked.data))
-        return batch_norm(
+        if updating:
+            count = self.num_batches_tracked.data
+            if count.shape != () or count.dtype.kind not in "iu" or not count.flags.writeable:
+                raise ValueError(
+                    f"{op}: num_batches_tracked must be a writable integer scalar, got "
+                    f"shape {count.shape} dtype {count.dtype}"
+                )
+            factor = momentum_factor(momentum, int(count) + 1)  # this batch counts
+        y = _batch_norm(
             input,
             running_mean,
             running_var,
             self.weight,
             self.bias,
-            training=use_batch_stats,
-            momentum=factor,
-            eps=self.eps,
-            impl=self.impl,
+            use_batch_stats,
+            factor,
+            eps,
+            self.impl,
+            op,
         )
+        if updating:  # only now, with the forward and the running statistics done
+            self.num_batches_tracked.data += 1
+        return y
