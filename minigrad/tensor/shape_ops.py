@@ -206,6 +206,12 @@ class Stack(Function):
 def cat(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors along an existing axis (``torch.cat``)."""
     tensors = _tensors("cat", tensors)
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:  # nothing to join along; NumPy's own message names no op
+            raise ValueError(
+                f"cat: tensor {i} is zero-dimensional (shape ()) and cannot be concatenated; "
+                "use stack, or reshape it to shape (1,)"
+            )
     return Cat.apply(*tensors, axis=axis if dim is None else dim)
 
 

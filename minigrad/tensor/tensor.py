@@ -27,20 +27,48 @@ __all__ = ["Tensor"]
 Axis = int | Sequence[int] | None
 
 
-def _as_array(data: Any, dtype: Any) -> np.ndarray:
-    """``data`` as an ndarray: arrays are shared (no copy); Python floats become float32."""
-    if isinstance(data, np.ndarray):
-        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
-    if isinstance(data, Tensor):
-        return _as_array(data.data, dtype)
+def _as_array(data: Any, dtype: Any, op: str = "Tensor") -> np.ndarray:
+    """``data`` as an ndarray: arrays are shared (no copy); Python floats become float32.
+
+    Only real numbers get in (bool, integer, float arrays, numbers, nested lists of
+    them): a complex, object or string array or a ragged list raises naming ``op``
+    here, at the door, rather than dropping an imaginary part or failing deep in an op.
+    """
     if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    arr = np.asarray(data)
+        dtype = _real_dtype(dtype, op, "requested dtype")
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        _real_dtype(data.dtype, op, "data")
+        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+    try:
+        arr = np.asarray(data)
+    except ValueError as error:  # NumPy's "inhomogeneous shape": a ragged nested list
+        raise ValueError(
+            f"{op}: cannot make a tensor from a ragged nested sequence "
+            f"(rows of different lengths): {error}"
+        ) from None
+    _real_dtype(arr.dtype, op, f"data ({type(data).__name__})")
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
     if arr.dtype == np.float64 and not isinstance(data, np.floating):
         arr = arr.astype(np.float32)  # Python floats default to float32, as in PyTorch
-    elif arr.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} ({arr.dtype})")
     return arr
+
+
+def _real_dtype(dtype: Any, op: str, what: str) -> np.dtype:
+    """``dtype`` if it holds real numbers (bool, int, float), else a TypeError naming ``op``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: {what} is not a dtype: {dtype!r}") from None
+    if dt.kind not in "biuf":
+        kind = {"c": "complex", "O": "object", "U": "string", "S": "bytes"}.get(dt.kind, "other")
+        raise TypeError(
+            f"{op}: {what} has dtype {dt} ({kind}); a tensor holds real numbers only "
+            "(bool, integer, float)"
+        )
+    return dt
 
 
 def _check_requires_grad(arr: np.ndarray) -> None:
