@@ -184,6 +184,34 @@ class Value:
         self.grad += seed
         run_backward(order)
 
+    # ------------------------------------------------------------ copy and pickle
+    # As the tensor engine (and PyTorch for tensors): ``copy.deepcopy`` copies a leaf
+    # only (a non-leaf raises, rather than copy its whole graph recursively, which
+    # overflows Python's stack for a deep chain); ``pickle`` saves any Value as a leaf
+    # (data, grad, label), without the graph. Both are flat, whatever the graph's depth.
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        if self._prev:
+            raise RuntimeError(
+                f"deepcopy: only leaf Values (made by the user, not by an op) can be deep-"
+                f"copied, as PyTorch does for tensors; this one (data {self.data!r}) was made "
+                f"by {self._op or 'a ScalarFunction'!r}: copy Value(v.data) instead"
+            )
+        clone = Value._rebuild(type(self), self.data, self.grad, self.label)
+        memo[id(self)] = clone
+        return clone
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        cls = type(self) if not self._prev else Value  # a non-leaf comes back as a leaf
+        return Value._rebuild, (cls, self.data, self.grad, self.label)
+
+    @staticmethod
+    def _rebuild(cls: type, data: float, grad: float, label: str) -> Value:
+        v = _new(cls)
+        v.data, v.grad, v.label = data, grad, label
+        v._prev, v._local, v._op, v._scope = (), (), "", ()
+        return v
+
 
 _new = object.__new__
 

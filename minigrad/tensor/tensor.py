@@ -71,6 +71,16 @@ def _real_dtype(dtype: Any, op: str, what: str) -> np.dtype:
     return dt
 
 
+def _rebuild_tensor(
+    cls: type, data: np.ndarray, grad: np.ndarray | None, requires_grad: bool, label: str
+) -> Any:
+    """A leaf of class ``cls`` from saved fields (for ``pickle`` and ``copy.deepcopy``)."""
+    t = object.__new__(cls)
+    t.data, t.grad, t.requires_grad, t.label = data, grad, requires_grad, label
+    t._prev, t._op, t._scope, t._ctx = (), "", (), None
+    return t
+
+
 def _check_requires_grad(arr: np.ndarray) -> None:
     if arr.dtype.kind != "f":
         raise TypeError(
@@ -224,6 +234,35 @@ class Tensor:
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
     __hash__ = object.__hash__  # identity, so tensors can live in sets and dict keys
+
+    # ------------------------------------------------------------ copy and pickle
+    # As in PyTorch: ``copy.deepcopy`` copies leaves only (a non-leaf raises: copying its
+    # graph would copy every op behind it, and recursively, so a 5,000-op chain would
+    # overflow Python's stack); ``pickle`` saves any tensor as a leaf (data, grad,
+    # requires_grad, label), without the graph. Both are flat, whatever the graph's depth.
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        if self._prev:
+            raise RuntimeError(
+                f"deepcopy: only leaf tensors (made by the user, not by an op) can be deep-"
+                f"copied, as in PyTorch; this one (shape {self.shape}) was made by "
+                f"{self._op!r}: copy x.detach() instead"
+            )
+        import copy
+
+        clone = _rebuild_tensor(
+            type(self),
+            copy.deepcopy(self.data, memo),
+            copy.deepcopy(self.grad, memo),
+            self.requires_grad,
+            self.label,
+        )
+        memo[id(self)] = clone
+        return clone
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        cls = type(self) if not self._prev else Tensor  # a non-leaf comes back as a leaf
+        return _rebuild_tensor, (cls, self.data, self.grad, self.requires_grad, self.label)
 
     # ------------------------------------------------------------ backward
 
