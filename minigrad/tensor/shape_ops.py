@@ -135,25 +135,59 @@ class Index(Function):
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, key: Any) -> np.ndarray:
-        ctx.in_shape, ctx.key = a.shape, key
-        parts = key if isinstance(key, tuple) else (key,)
+        ctx.in_shape = a.shape
+        ctx.basic, ctx.key = _split_key(key)  # a[key] == a[basic][key], PyTorch's order
+        parts = ctx.key if isinstance(ctx.key, tuple) else (ctx.key,)
         ctx.repeats = any(
             isinstance(k, list) or (isinstance(k, np.ndarray) and k.dtype.kind in "iu")
             for k in parts
         )
         try:
-            return np.asarray(a[key])
+            return np.asarray(a[ctx.basic][ctx.key])
         except IndexError as error:
             raise IndexError(f"index: {error} (tensor of shape {a.shape})") from None
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
         da = np.zeros(ctx.in_shape, dtype=g.dtype)
+        view = da[ctx.basic]  # basic indexing: a view, so writes below land in da
         if ctx.repeats:
-            np.add.at(da, ctx.key, g)
+            np.add.at(view, ctx.key, g)
         else:
-            da[ctx.key] = g
+            view[ctx.key] = g
         return (da,)
+
+
+_EVERYTHING = slice(None)
+
+
+def _split_key(key: Any) -> tuple[Any, Any]:
+    """(basic, rest) with ``a[key]`` equal to ``a[basic][rest]`` in PyTorch's axis order.
+
+    NumPy counts an integer next to an index array as one more index array, and when
+    index arrays are separated by a slice it moves their axes to the front:
+    ``x[0, :, idx]`` of a (2, 3, 4) array is (len(idx), 3) in NumPy. PyTorch applies the
+    integers first, as plain indexing that drops their axes, and indexes the result
+    with the arrays: (3, len(idx)). Splitting the key the same way gives PyTorch's
+    order; a key without both integers and arrays is left to NumPy whole.
+    """
+    parts = key if isinstance(key, tuple) else (key,)
+    is_int = [isinstance(k, int | np.integer) and not isinstance(k, bool) for k in parts]
+    is_array = [isinstance(k, list) or (isinstance(k, np.ndarray) and k.ndim > 0) for k in parts]
+    if not (any(is_int) and any(is_array)):
+        return (), key
+    basic, rest = [], []
+    for k, integer, array in zip(parts, is_int, is_array, strict=True):
+        if integer:
+            basic.append(k)  # its axis is gone: nothing for it in rest
+        elif array:
+            mask_dims = np.ndim(k) if np.asarray(k).dtype == bool else 1
+            basic.extend([_EVERYTHING] * mask_dims)
+            rest.append(k)
+        else:  # a slice, None or Ellipsis: applied in basic, kept whole in rest
+            basic.append(k)
+            rest.append(k if k is Ellipsis else _EVERYTHING)
+    return tuple(basic), tuple(rest)
 
 
 class Cat(Function):
