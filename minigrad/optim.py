@@ -286,25 +286,40 @@ class Optimizer:
             p = index_to_param[index]
             converted = {}
             for key, value in entries.items():
-                if isinstance(value, np.ndarray) or hasattr(value, "numpy"):
-                    arr = value.detach().numpy() if hasattr(value, "detach") else value
-                    arr = np.asarray(arr)
-                    if arr.dtype.kind not in "biuf":
-                        raise TypeError(
-                            f"{op}: state {key!r} of parameter {index} has dtype {arr.dtype}, "
-                            "not real numbers"
-                        )
-                    if arr.ndim and arr.shape != p.data.shape:
-                        raise ValueError(
-                            f"{op}: state {key!r} of parameter {index} has shape {arr.shape}, "
-                            f"the parameter has shape {p.data.shape}"
-                        )
-                    value = arr.astype(p.data.dtype) if arr.ndim else arr.item()
-                converted[key] = value
+                converted[key] = self._converted_state(op, index, key, value, p)
             new_state[p] = converted
         for settings, ours in zip(new_settings, self.param_groups, strict=True):
             ours.update(settings)
         self.state = new_state
+
+    @staticmethod
+    def _converted_state(op: str, index: Any, key: str, value: Any, p: Tensor) -> Any:
+        """One saved state entry, checked and converted: ``step`` becomes a number, an
+        array (NumPy, minigrad or PyTorch) a copy of the parameter's shape and dtype."""
+        where = f"{op}: state {key!r} of parameter {index}"
+        if hasattr(value, "detach"):  # a torch.Tensor or a minigrad Tensor
+            value = value.detach()
+            value = value.numpy() if hasattr(value, "numpy") else value
+        if isinstance(value, Tensor):
+            value = value.data
+        if isinstance(value, np.ndarray | np.generic):
+            arr = np.asarray(value)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"{where} has dtype {arr.dtype}, not real numbers")
+            if key == "step":
+                if arr.size != 1:
+                    raise ValueError(f"{where} has shape {arr.shape}, a single number expected")
+                return arr.item()
+            if arr.shape != p.data.shape:
+                raise ValueError(
+                    f"{where} has shape {arr.shape}, the parameter has shape {p.data.shape}"
+                )
+            return arr.astype(p.data.dtype)  # a copy: the saved dict stays the caller's
+        if key == "step" and not (_is_number(value) and value >= 0):
+            raise ValueError(f"{where} is {value!r}, a number >= 0 expected")
+        if isinstance(value, complex | str | list | tuple | dict):
+            raise TypeError(f"{where} is a {type(value).__name__}, not an array or a number")
+        return value
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

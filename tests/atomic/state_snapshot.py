@@ -62,10 +62,10 @@ def _settings(obj: Any) -> dict[str, Any]:
     }
 
 
-def _walk(obj: Any, path: str, out: dict[str, Any], seen: set[int]) -> None:
+def _walk(obj: Any, path: str, out: dict[str, Any], seen: dict[int, Any]) -> None:
     if id(obj) in seen and not isinstance(obj, _SETTING_TYPES):
         return
-    seen.add(id(obj))
+    seen[id(obj)] = obj  # kept alive: a temporary's id must not be reused during the walk
     if isinstance(obj, Tensor):
         out[path] = _tensor(obj)
     elif isinstance(obj, Value):
@@ -125,7 +125,7 @@ def _walk(obj: Any, path: str, out: dict[str, Any], seen: set[int]) -> None:
 def snapshot(*things: Any) -> dict[str, Any]:
     """All observable state of ``things``, as {path: exactly comparable entry}."""
     out: dict[str, Any] = {}
-    seen: set[int] = set()
+    seen: dict[int, Any] = {}
     for i, thing in enumerate(things):
         _walk(thing, f"#{i}", out, seen)
     return out
