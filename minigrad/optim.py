@@ -273,7 +273,10 @@ class Optimizer:
                 )
             settings = {k: v for k, v in saved.items() if k != "params"}
             merged = {**{k: v for k, v in ours.items() if k != "params"}, **settings}
-            new_settings.append(self._check_options(merged))  # as the constructor does
+            try:  # as the constructor checks them
+                new_settings.append(self._check_options(merged))
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"{op}: group {i}: {error}") from None
         index_to_param = {}
         for saved, ours in zip(groups, self.param_groups, strict=True):
             index_to_param.update(zip(saved["params"], ours["params"], strict=True))
