@@ -27,48 +27,26 @@ is None (unused in this step) are skipped, as in PyTorch.
 
 Hyperparameters may be Python or NumPy numbers (``np.float32(0.1)``); they are
 stored as Python floats. ``load_state_dict`` checks them as the constructor does.
+The checks themselves live in ``minigrad.optim_checks``.
 """
 
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Any
 
 import numpy as np
 
+from minigrad.optim_checks import (
+    check_flag,
+    check_nonnegative,
+    checked_grad,
+    converted_state,
+    is_number,
+)
 from minigrad.tensor import Tensor
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
-
-
-def _is_number(value: Any) -> bool:
-    """A real number (Python or NumPy), not a bool."""
-    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
-
-
-def _check_nonnegative(op: str, name: str, value: Any) -> float:
-    if not _is_number(value) or not 0.0 <= value < math.inf:
-        raise ValueError(f"{op}: invalid {name}: {value!r} (a finite number >= 0 expected)")
-    return float(value)
-
-
-def _check_flag(op: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{op}: invalid {name}: {value!r} (True or False expected)")
-    return bool(value)
-
-
-def _all_finite(a: np.ndarray) -> bool:
-    """True if no element is NaN or inf.
-
-    The sum of squares (``vdot``, one BLAS call: the cheapest full pass NumPy offers)
-    is finite exactly when every element is, unless squares of huge finite values
-    overflow; only then look element by element.
-    """
-    if math.isfinite(np.vdot(a, a)):
-        return True
-    return bool(np.isfinite(a).all())
 
 
 class Optimizer:
@@ -82,6 +60,7 @@ class Optimizer:
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
+        self._checked_settings: dict[int, dict[str, Any]] = {}  # see _recheck_options
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}  # keyed by the parameter itself
         self._names: dict[Tensor, str] = {}
@@ -173,47 +152,27 @@ class Optimizer:
         """
         work = []
         for group in self.param_groups:
-            self._check_options(group)  # a setting changed since construction
+            self._recheck_options(group)
             pairs = [(p, self._checked_grad(p)) for p in group["params"] if p.grad is not None]
             work.append((group, pairs))
         for group, pairs in work:
             self._update_group(group, pairs)
 
+    def _recheck_options(self, group: dict[str, Any]) -> None:
+        """Check a group's settings again if any was replaced since the last check
+        (``opt.param_groups[0]["lr"] = -1``): the settings are read now, not at construction."""
+        checked = self._checked_settings.get(id(group))
+        same = checked is not None and len(checked) == len(group)
+        if same and all(group.get(k, checked) is v for k, v in checked.items()):
+            return  # the very same objects as last time: nothing to check
+        self._check_options(group)
+        self._checked_settings[id(group)] = {k: v for k, v in group.items() if k != "params"}
+        self._checked_settings[id(group)]["params"] = group["params"]
+
     def _checked_grad(self, p: Tensor) -> np.ndarray:
         """``p.grad`` as an array of ``p``'s dtype, or an error naming the optimizer and ``p``."""
         op = f"{type(self).__name__}.step"
-        where = f"{op}: the gradient of {self._label(p)}"
-        nothing = "no parameter was updated"
-        g = p.grad
-        if isinstance(g, Tensor):  # p.grad = some_tensor, a PyTorch habit: take its array
-            g = g.data
-        if not isinstance(g, np.ndarray):
-            raise TypeError(f"{where} is a {type(g).__name__}, not a NumPy array; {nothing}")
-        if g.dtype.kind != "f":
-            raise TypeError(f"{where} has dtype {g.dtype}, not a real floating dtype; {nothing}")
-        if g.shape != p.data.shape:
-            raise ValueError(f"{where} has shape {g.shape}; {nothing}")
-        if not isinstance(p.data, np.ndarray) or p.data.dtype.kind != "f":
-            raise TypeError(f"{op}: {self._label(p)} is not a floating-point array; {nothing}")
-        if not p.data.flags.writeable:
-            raise ValueError(f"{op}: {self._label(p)} is read-only; {nothing}")
-        if g.dtype != p.data.dtype:
-            with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below
-                g = g.astype(p.data.dtype)
-        if not _all_finite(g):
-            bad = "NaN" if np.isnan(g).any() else "inf"
-            cast = f" (after the cast to {p.data.dtype})" if g is not p.grad else ""
-            raise FloatingPointError(f"{where} contains {bad}{cast}; {nothing}")
-        state = self.state.get(p, {})
-        missing = [key for key in self.state_keys if state and key not in state]
-        if missing:
-            raise KeyError(f"{op}: the state of {self._label(p)} lacks {missing}; {nothing}")
-        for key, value in state.items():
-            if isinstance(value, np.ndarray) and value.ndim and value.shape != p.data.shape:
-                raise ValueError(
-                    f"{op}: state {key!r} has shape {value.shape} but {self._label(p)}; {nothing}"
-                )
-        return g
+        return checked_grad(op, self._label, p, self.state.get(p, {}), self.state_keys)
 
     def _update_group(self, group: dict[str, Any], pairs: list[tuple[Tensor, np.ndarray]]) -> None:
         """Move each (parameter, gradient) of one group, with the group's settings."""
@@ -289,40 +248,11 @@ class Optimizer:
             p = index_to_param[index]
             converted = {}
             for key, value in entries.items():
-                converted[key] = self._converted_state(op, index, key, value, p)
+                converted[key] = converted_state(op, index, key, value, p)
             new_state[p] = converted
         for settings, ours in zip(new_settings, self.param_groups, strict=True):
             ours.update(settings)
         self.state = new_state
-
-    @staticmethod
-    def _converted_state(op: str, index: Any, key: str, value: Any, p: Tensor) -> Any:
-        """One saved state entry, checked and converted: ``step`` becomes a number, an
-        array (NumPy, minigrad or PyTorch) a copy of the parameter's shape and dtype."""
-        where = f"{op}: state {key!r} of parameter {index}"
-        if hasattr(value, "detach"):  # a torch.Tensor or a minigrad Tensor
-            value = value.detach()
-            value = value.numpy() if hasattr(value, "numpy") else value
-        if isinstance(value, Tensor):
-            value = value.data
-        if isinstance(value, np.ndarray | np.generic):
-            arr = np.asarray(value)
-            if arr.dtype.kind not in "biuf":
-                raise TypeError(f"{where} has dtype {arr.dtype}, not real numbers")
-            if key == "step":
-                if arr.size != 1:
-                    raise ValueError(f"{where} has shape {arr.shape}, a single number expected")
-                return arr.item()
-            if arr.shape != p.data.shape:
-                raise ValueError(
-                    f"{where} has shape {arr.shape}, the parameter has shape {p.data.shape}"
-                )
-            return arr.astype(p.data.dtype)  # a copy: the saved dict stays the caller's
-        if key == "step" and not (_is_number(value) and value >= 0):
-            raise ValueError(f"{where} is {value!r}, a number >= 0 expected")
-        if isinstance(value, complex | str | list | tuple | dict):
-            raise TypeError(f"{where} is a {type(value).__name__}, not an array or a number")
-        return value
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -365,11 +295,11 @@ class SGD(Optimizer):
     def _check_options(self, o: dict[str, Any]) -> dict[str, Any]:
         o = dict(o)
         for name in ("lr", "momentum", "weight_decay"):
-            o[name] = _check_nonnegative("SGD", name, o[name])
-        if not _is_number(o["dampening"]) or not math.isfinite(o["dampening"]):
+            o[name] = check_nonnegative("SGD", name, o[name])
+        if not is_number(o["dampening"]) or not math.isfinite(o["dampening"]):
             raise ValueError(f"SGD: invalid dampening: {o['dampening']!r}")
         o["dampening"] = float(o["dampening"])
-        o["nesterov"] = _check_flag("SGD", "nesterov", o["nesterov"])
+        o["nesterov"] = check_flag("SGD", "nesterov", o["nesterov"])
         if o["nesterov"] and (o["momentum"] <= 0 or o["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
         return o
@@ -424,15 +354,15 @@ class Adam(Optimizer):
         op = type(self).__name__
         o = dict(o)
         for name in ("lr", "eps", "weight_decay"):
-            o[name] = _check_nonnegative(op, name, o[name])
+            o[name] = check_nonnegative(op, name, o[name])
         betas = o["betas"]
         if not (isinstance(betas, tuple | list) and len(betas) == 2):
             raise ValueError(f"{op}: betas must be a pair (beta1, beta2), got {betas!r}")
         for i, beta in enumerate(betas):
-            if not (_is_number(beta) and 0.0 <= beta < 1.0):
+            if not (is_number(beta) and 0.0 <= beta < 1.0):
                 raise ValueError(f"{op}: invalid beta parameter at index {i}: {beta!r}")
         o["betas"] = (float(betas[0]), float(betas[1]))
-        o["amsgrad"] = _check_flag(op, "amsgrad", o["amsgrad"])
+        o["amsgrad"] = check_flag(op, "amsgrad", o["amsgrad"])
         return o
 
     def _update_group(self, group: dict[str, Any], pairs: list[tuple[Tensor, np.ndarray]]) -> None:
