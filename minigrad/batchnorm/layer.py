@@ -15,6 +15,7 @@ import numpy as np
 
 from minigrad.batchnorm.math import check_eps, check_input_shape, check_momentum, momentum_factor
 from minigrad.batchnorm.tensor import IMPLS, _array_or_none, _batch_norm, _check_functional
+from minigrad.journal import on_failure
 from minigrad.nn.module import Module, Parameter
 from minigrad.tensor import Tensor
 
@@ -85,6 +86,9 @@ class BatchNorm1d(Module):
             f"impl={self.impl!r}"
         )
 
+    def _uncount(self) -> None:
+        self.num_batches_tracked.data -= 1
+
     def forward(self, input: Tensor) -> Tensor:
         """Check the input and the settings as they are *now*, run, then count the batch.
 
@@ -149,4 +153,5 @@ class BatchNorm1d(Module):
         )
         if updating:  # only now, with the forward and the running statistics done
             self.num_batches_tracked.data += 1
+            on_failure(self._uncount)  # undone if a later layer of the model fails
         return y

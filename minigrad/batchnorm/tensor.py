@@ -35,6 +35,7 @@ from minigrad.batchnorm.math import (
     fused_forward_eval,
     reduce_axes,
 )
+from minigrad.journal import journaling, on_failure
 from minigrad.tensor import Tensor
 from minigrad.tensor.function import Function
 
@@ -330,9 +331,16 @@ def _batch_norm(
         new_mean, new_var = blend_running_stats(rm, rv, mean, var, m, factor)
         if STATE.anomaly:
             check_running_stats_finite(op, new_mean, new_var)
+        if journaling():  # part of a model's call: undone if a later layer fails
+            old_mean, old_var = rm.copy(), rv.copy()
+            on_failure(lambda: (_write(rm, old_mean), _write(rv, old_var)))
         rm[...] = new_mean  # the commit: nothing below can fail
         rv[...] = new_var
     return y
+
+
+def _write(target: np.ndarray, values: np.ndarray) -> None:
+    target[...] = values
 
 
 def __getattr__(name: str) -> Any:
