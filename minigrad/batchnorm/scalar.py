@@ -25,6 +25,7 @@ import numpy as np
 
 from minigrad.autograd import STATE, AnomalyError, name_scope
 from minigrad.batchnorm.math import check_eps, check_input_shape, check_momentum, momentum_factor
+from minigrad.journal import journaling, on_failure
 from minigrad.scalar.value import ScalarFunction, Value, value_sum
 
 __all__ = ["BatchNorm1d", "BatchNormOp", "batch_norm_composite", "batch_norm_fused"]
@@ -334,6 +335,13 @@ class BatchNorm1d:
     def _commit(self, new_mean: list[float], new_var: list[float], count: int) -> None:
         """Write the checked running statistics (in place: the lists keep their identity)."""
         assert self.running_mean is not None and self.running_var is not None
-        self.running_mean[:] = new_mean
-        self.running_var[:] = new_var
+        if journaling():  # part of a model's call: undone if a later layer fails
+            old = (list(self.running_mean), list(self.running_var), self.num_batches_tracked)
+            on_failure(lambda: self._write(*old))
+        self._write(new_mean, new_var, count)
+
+    def _write(self, mean: list[float], var: list[float], count: int | None) -> None:
+        assert self.running_mean is not None and self.running_var is not None
+        self.running_mean[:] = mean
+        self.running_var[:] = var
         self.num_batches_tracked = count

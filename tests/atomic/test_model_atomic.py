@@ -73,3 +73,31 @@ def test_a_successful_call_keeps_its_changes_and_the_journal_is_dropped():
     from minigrad.journal import journaling
 
     assert not journaling()
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    impl=st.sampled_from(["fused", "composite"]),
+    fault=st.sampled_from(["bad_setting", "anomaly"]),
+    which=st.integers(0, 1),
+)
+def test_a_scalar_mlp_with_batchnorm_undoes_earlier_layers(impl, fault, which):
+    from minigrad.batchnorm.scalar import BatchNorm1d as ScalarBatchNorm1d
+    from minigrad.scalar.nn import MLP
+
+    mlp = MLP(2, [3, 3, 1], seed=0, norm=lambda n: ScalarBatchNorm1d(n, impl=impl))
+    rows = [[0.5, -1.0], [1.5, 0.25], [-0.5, 2.0]]
+    mlp.forward_batch(rows)  # running statistics to protect
+    norms = [layer for layer in mlp.layers if isinstance(layer, ScalarBatchNorm1d)]
+    later = norms[1]  # the earlier norm layer runs, then this one fails
+    if fault == "bad_setting":
+        later.eps = -1.0
+        assert_atomic(lambda: mlp.forward_batch(rows), mlp, *norms, raises=ValueError)
+    else:
+        bad = [[0.5, -1.0], [1.5, 0.25], [-0.5, 2.0]]
+        weights = mlp.layers[3].parameters()  # the second linear layer feeds the later norm
+        weights[which].data = 1e308
+        with mg.detect_anomaly():
+            assert_atomic(
+                lambda: mlp.forward_batch(bad), mlp, *norms, raises=(AnomalyError, OverflowError)
+            )
