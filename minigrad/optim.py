@@ -17,9 +17,17 @@ Usage, the PyTorch loop::
 ``model.named_parameters()``: error messages then name the parameter), or of dicts
 (parameter groups with their own settings: ``[{"params": ..., "lr": 0.01}, ...]``).
 
-``step()`` first checks every gradient: a NaN or inf anywhere raises
-``FloatingPointError`` naming the parameter, before any parameter has moved.
-Parameters whose ``grad`` is None (unused in this step) are skipped, as in PyTorch.
+``step()`` is two phases: it first checks every gradient of every group (a NumPy
+array or a minigrad ``Tensor``, whose array is taken; the parameter's shape; a real
+floating dtype that casts to the parameter's; finite *after* that cast, so a float64
+1e300 headed for a float32 parameter is refused) and the settings as they are now,
+then moves the parameters. A bad gradient raises naming the optimizer and the
+parameter, and no parameter or optimizer state has changed. Parameters whose ``grad``
+is None (unused in this step) are skipped, as in PyTorch.
+
+Hyperparameters may be Python or NumPy numbers (``np.float32(0.1)``); they are
+stored as Python floats. ``load_state_dict`` checks them as the constructor does.
+The checks themselves live in ``minigrad.optim_checks``.
 """
 
 from __future__ import annotations
@@ -29,27 +37,16 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.optim_checks import (
+    check_flag,
+    check_nonnegative,
+    checked_grad,
+    converted_state,
+    is_number,
+)
 from minigrad.tensor import Tensor
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
-
-
-def _check_nonnegative(op: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0.0:
-        raise ValueError(f"{op}: invalid {name}: {value!r} (a number >= 0 expected)")
-    return float(value)
-
-
-def _all_finite(a: np.ndarray) -> bool:
-    """True if no element is NaN or inf.
-
-    The sum of squares (``vdot``, one BLAS call: the cheapest full pass NumPy offers)
-    is finite exactly when every element is, unless squares of huge finite values
-    overflow; only then look element by element.
-    """
-    if math.isfinite(np.vdot(a, a)):
-        return True
-    return bool(np.isfinite(a).all())
 
 
 class Optimizer:
@@ -59,8 +56,11 @@ class Optimizer:
     pairs)``: move each (parameter, gradient) of one group, using ``self.state[param]``.
     """
 
+    state_keys: tuple[str, ...] = ()  # what a parameter's state holds once it has any
+
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
+        self._checked_settings: dict[int, dict[str, Any]] = {}  # see _recheck_options
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}  # keyed by the parameter itself
         self._names: dict[Tensor, str] = {}
@@ -108,12 +108,17 @@ class Optimizer:
         if unknown:
             raise TypeError(f"{op}: unknown option(s) {sorted(unknown)}")
         full = {**self.defaults, **{k: v for k, v in group.items() if k != "params"}}
-        self._check_options(full)
+        full = self._check_options(full)
         full["params"] = params
         self.param_groups.append(full)
 
-    def _check_options(self, options: dict[str, Any]) -> None:
-        """Raise on a bad hyperparameter (subclasses check their own)."""
+    def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Raise on a bad hyperparameter; return the settings with numbers as Python floats.
+
+        Subclasses check their own; options they do not know (a PyTorch state_dict's
+        ``foreach``, say) pass through unchanged.
+        """
+        return dict(options)
 
     def _label(self, param: Tensor) -> str:
         """How an error names a parameter: by name if given, else by position and shape."""
@@ -139,27 +144,35 @@ class Optimizer:
                     p.grad[...] = 0
 
     def step(self) -> None:
-        """Update every parameter that has a gradient; all gradients are checked first."""
+        """Update every parameter that has a gradient.
+
+        Phase 1 checks everything that can fail (every group's settings as they are now,
+        every gradient, every state array) and writes nothing; phase 2 moves the
+        parameters and their state and cannot fail on the input.
+        """
         work = []
         for group in self.param_groups:
-            pairs = [(p, p.grad) for p in group["params"] if p.grad is not None]
-            for p, g in pairs:
-                self._check_grad(p, g)
+            self._recheck_options(group)
+            pairs = [(p, self._checked_grad(p)) for p in group["params"] if p.grad is not None]
             work.append((group, pairs))
         for group, pairs in work:
             self._update_group(group, pairs)
 
-    def _check_grad(self, p: Tensor, g: np.ndarray) -> None:
+    def _recheck_options(self, group: dict[str, Any]) -> None:
+        """Check a group's settings again if any was replaced since the last check
+        (``opt.param_groups[0]["lr"] = -1``): the settings are read now, not at construction."""
+        checked = self._checked_settings.get(id(group))
+        same = checked is not None and len(checked) == len(group)
+        if same and all(group.get(k, checked) is v for k, v in checked.items()):
+            return  # the very same objects as last time: nothing to check
+        self._check_options(group)
+        self._checked_settings[id(group)] = {k: v for k, v in group.items() if k != "params"}
+        self._checked_settings[id(group)]["params"] = group["params"]
+
+    def _checked_grad(self, p: Tensor) -> np.ndarray:
+        """``p.grad`` as an array of ``p``'s dtype, or an error naming the optimizer and ``p``."""
         op = f"{type(self).__name__}.step"
-        if g.shape != p.data.shape:
-            raise ValueError(
-                f"{op}: gradient of shape {g.shape} for {self._label(p)}; no parameter was updated"
-            )
-        if not _all_finite(g):
-            bad = "NaN" if np.isnan(g).any() else "inf"
-            raise FloatingPointError(
-                f"{op}: the gradient of {self._label(p)} contains {bad}; no parameter was updated"
-            )
+        return checked_grad(op, self._label, p, self.state.get(p, {}), self.state_keys)
 
     def _update_group(self, group: dict[str, Any], pairs: list[tuple[Tensor, np.ndarray]]) -> None:
         """Move each (parameter, gradient) of one group, with the group's settings."""
@@ -195,24 +208,34 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore settings and state saved by ``state_dict`` (for the same parameters).
 
-        Everything is checked (group count and sizes, state array shapes) before
+        Everything is checked (group count and sizes, the settings as the constructor
+        checks them, state arrays: real numbers of the parameter's shape) before
         anything changes.
         """
         op = f"{type(self).__name__}.load_state_dict"
         groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
-        if not isinstance(groups, list) or "state" not in state_dict:
-            raise ValueError(f"{op}: expected a dict with 'state' and 'param_groups'")
+        if not isinstance(groups, list) or not isinstance(state_dict.get("state"), dict):
+            raise ValueError(f"{op}: expected a dict with 'state' (a dict) and 'param_groups'")
         if len(groups) != len(self.param_groups):
             raise ValueError(
                 f"{op}: the saved state has {len(groups)} parameter groups, "
                 f"this optimizer has {len(self.param_groups)}"
             )
+        new_settings = []
         for i, (saved, ours) in enumerate(zip(groups, self.param_groups, strict=True)):
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), list):
+                raise ValueError(f"{op}: group {i} is not a dict with a 'params' list")
             if len(saved["params"]) != len(ours["params"]):
                 raise ValueError(
                     f"{op}: group {i} has {len(saved['params'])} parameters in the saved "
                     f"state and {len(ours['params'])} here"
                 )
+            settings = {k: v for k, v in saved.items() if k != "params"}
+            merged = {**{k: v for k, v in ours.items() if k != "params"}, **settings}
+            try:  # as the constructor checks them
+                new_settings.append(self._check_options(merged))
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"{op}: group {i}: {error}") from None
         index_to_param = {}
         for saved, ours in zip(groups, self.param_groups, strict=True):
             index_to_param.update(zip(saved["params"], ours["params"], strict=True))
@@ -220,22 +243,15 @@ class Optimizer:
         for index, entries in state_dict["state"].items():
             if index not in index_to_param:
                 raise KeyError(f"{op}: state for parameter {index!r}, which no group lists")
+            if not isinstance(entries, dict):
+                raise ValueError(f"{op}: state of parameter {index} is not a dict")
             p = index_to_param[index]
             converted = {}
             for key, value in entries.items():
-                if isinstance(value, np.ndarray) or hasattr(value, "numpy"):
-                    arr = value.detach().numpy() if hasattr(value, "detach") else value
-                    arr = np.asarray(arr)
-                    if arr.ndim and arr.shape != p.data.shape:
-                        raise ValueError(
-                            f"{op}: state {key!r} of parameter {index} has shape {arr.shape}, "
-                            f"the parameter has shape {p.data.shape}"
-                        )
-                    value = arr.astype(p.data.dtype) if arr.ndim else arr.item()
-                converted[key] = value
+                converted[key] = converted_state(op, index, key, value, p)
             new_state[p] = converted
-        for saved, ours in zip(groups, self.param_groups, strict=True):
-            ours.update({k: v for k, v in saved.items() if k != "params"})
+        for settings, ours in zip(new_settings, self.param_groups, strict=True):
+            ours.update(settings)
         self.state = new_state
 
     def __repr__(self) -> str:
@@ -276,13 +292,17 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _check_options(self, o: dict[str, Any]) -> None:
+    def _check_options(self, o: dict[str, Any]) -> dict[str, Any]:
+        o = dict(o)
         for name in ("lr", "momentum", "weight_decay"):
-            _check_nonnegative("SGD", name, o[name])
-        if not isinstance(o["dampening"], int | float):
+            o[name] = check_nonnegative("SGD", name, o[name])
+        if not is_number(o["dampening"]) or not math.isfinite(o["dampening"]):
             raise ValueError(f"SGD: invalid dampening: {o['dampening']!r}")
+        o["dampening"] = float(o["dampening"])
+        o["nesterov"] = check_flag("SGD", "nesterov", o["nesterov"])
         if o["nesterov"] and (o["momentum"] <= 0 or o["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
+        return o
 
     def _update_group(self, group: dict[str, Any], pairs: list[tuple[Tensor, np.ndarray]]) -> None:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
@@ -316,6 +336,7 @@ class Adam(Optimizer):
     """
 
     decoupled = False  # AdamW: weight decay shrinks p directly instead
+    state_keys = ("step", "exp_avg", "exp_avg_sq")
 
     def __init__(
         self,
@@ -329,16 +350,20 @@ class Adam(Optimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
         super().__init__(params, defaults)
 
-    def _check_options(self, o: dict[str, Any]) -> None:
+    def _check_options(self, o: dict[str, Any]) -> dict[str, Any]:
         op = type(self).__name__
+        o = dict(o)
         for name in ("lr", "eps", "weight_decay"):
-            _check_nonnegative(op, name, o[name])
+            o[name] = check_nonnegative(op, name, o[name])
         betas = o["betas"]
         if not (isinstance(betas, tuple | list) and len(betas) == 2):
             raise ValueError(f"{op}: betas must be a pair (beta1, beta2), got {betas!r}")
         for i, beta in enumerate(betas):
-            if not (isinstance(beta, int | float) and 0.0 <= beta < 1.0):
+            if not (is_number(beta) and 0.0 <= beta < 1.0):
                 raise ValueError(f"{op}: invalid beta parameter at index {i}: {beta!r}")
+        o["betas"] = (float(betas[0]), float(betas[1]))
+        o["amsgrad"] = check_flag(op, "amsgrad", o["amsgrad"])
+        return o
 
     def _update_group(self, group: dict[str, Any], pairs: list[tuple[Tensor, np.ndarray]]) -> None:
         for p, g in pairs:
@@ -351,8 +376,8 @@ class Adam(Optimizer):
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p.data)
             state["exp_avg_sq"] = np.zeros_like(p.data)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:  # amsgrad turned on later
+            state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
         if wd and self.decoupled:

@@ -325,9 +325,12 @@ def compare_batchnorm(
     referee, and PyTorch's double backward of ``F.batch_norm`` joins when installed.
     """
     from minigrad.batchnorm.math import check_eps, check_input_shape
+    from minigrad.tensor.tensor import _as_array
 
-    data = np.array(x, dtype=np.float64)
-    eps = check_eps("compare_batchnorm", eps)
+    op = "compare_batchnorm"
+    # copies, in float64; complex, object, string and ragged input is refused here
+    data = np.array(_as_array(x, np.float64, op), dtype=np.float64)
+    eps = check_eps(op, eps)
     if order not in (1, 2):
         raise ValueError(f"compare_batchnorm: order must be 1 or 2, got {order!r}")
     if order == 2 and engine != "tensor":
@@ -344,14 +347,27 @@ def compare_batchnorm(
     check_input_shape("compare_batchnorm", data.shape, None, training=True)
     c = data.shape[1]
     rng = np.random.default_rng(seed)
-    g = 1.0 + 0.5 * rng.standard_normal(c) if gamma is None else np.array(gamma, dtype=np.float64)
-    b = 0.5 * rng.standard_normal(c) if beta is None else np.array(beta, dtype=np.float64)
+    # (drawn only when not given, so the upstream drawn next is as before)
+    if gamma is None:
+        g = 1.0 + 0.5 * rng.standard_normal(c)
+    else:
+        g = np.array(_as_array(gamma, np.float64, op), dtype=np.float64)
+    if beta is None:
+        b = 0.5 * rng.standard_normal(c)
+    else:
+        b = np.array(_as_array(beta, np.float64, op), dtype=np.float64)
     for name, v in (("gamma", g), ("beta", b)):
         if v.shape != (c,):
             raise ValueError(f"compare_batchnorm: {name} has shape {v.shape}, expected ({c},)")
     source = "given" if upstream is not None else f"random (seed {seed})"
     if upstream is None:
         upstream = rng.standard_normal(data.shape)
+    else:
+        upstream = _as_array(upstream, np.float64, op)
+        if upstream.shape != data.shape:
+            raise ValueError(
+                f"{op}: upstream has shape {upstream.shape}, expected the input's {data.shape}"
+            )
 
     if engine == "scalar":
         from minigrad.batchnorm import scalar as impl

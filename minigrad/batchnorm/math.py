@@ -34,13 +34,18 @@ from typing import NamedTuple
 
 import numpy as np
 
+from minigrad.autograd import AnomalyError
+
 __all__ = [
     "BatchStats",
     "Steps",
+    "blend_running_stats",
     "channel_view",
     "check_eps",
     "check_input_shape",
     "check_momentum",
+    "check_running_stats_finite",
+    "check_writable",
     "fused_backward",
     "fused_backward_eval",
     "fused_forward",
@@ -50,7 +55,6 @@ __all__ = [
     "row_blocks",
     "transform",
     "transform_backward",
-    "update_running_stats",
 ]
 
 
@@ -318,24 +322,47 @@ def momentum_factor(momentum: float | None, num_batches_tracked: int) -> float:
     return float(momentum)
 
 
-def update_running_stats(
+def blend_running_stats(
     running_mean: np.ndarray,
     running_var: np.ndarray,
     batch_mean: np.ndarray,
     batch_var: np.ndarray,
     m: int,
     factor: float,
-) -> None:
-    """Blend this batch into the running estimates, in place (as PyTorch does).
+) -> tuple[np.ndarray, np.ndarray]:
+    """The running estimates after this batch, as new arrays (PyTorch's rule).
 
     ``batch_var`` is the biased variance; the running variance gets the unbiased one,
     var * m / (m - 1), because at inference it stands for the population's variance.
+    Nothing is written here: a caller checks the result, then copies it into the
+    buffers (validate, then commit).
     """
     unbiased = batch_var * (m / (m - 1))
-    running_mean *= 1.0 - factor
-    running_mean += factor * batch_mean.astype(running_mean.dtype, copy=False)
-    running_var *= 1.0 - factor
-    running_var += factor * unbiased.astype(running_var.dtype, copy=False)
+    new_mean = running_mean * (1.0 - factor)
+    new_mean += factor * batch_mean.astype(running_mean.dtype, copy=False)
+    new_var = running_var * (1.0 - factor)
+    new_var += factor * unbiased.astype(running_var.dtype, copy=False)
+    return new_mean, new_var
+
+
+def check_running_stats_finite(op: str, new_mean: np.ndarray, new_var: np.ndarray) -> None:
+    """Under ``detect_anomaly()``: refuse running statistics that would become NaN or inf."""
+    for name, value in (("running_mean", new_mean), ("running_var", new_var)):
+        if not np.isfinite(value).all():
+            bad = "NaN" if np.isnan(value).any() else "inf"
+            raise AnomalyError(
+                f"{op}: this batch would make {name} {bad} (detect_anomaly is on); "
+                "the running statistics were not updated"
+            )
+
+
+def check_writable(op: str, name: str, buffer: np.ndarray) -> None:
+    """A running buffer updated in place must be writable: refuse it before anything runs."""
+    if not buffer.flags.writeable:
+        raise ValueError(
+            f"{op}: {name} (shape {buffer.shape}) is read-only, but training mode updates "
+            "it in place; pass a writable array (np.array(..., copy=True)) or None"
+        )
 
 
 def check_eps(op: str, eps: float) -> float:

@@ -23,9 +23,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad.autograd import name_scope, no_grad
+from minigrad.autograd import STATE, AnomalyError, name_scope
 from minigrad.batchnorm.math import check_eps, check_input_shape, check_momentum, momentum_factor
 from minigrad.formula import Formula
+from minigrad.journal import journaling, on_failure
 from minigrad.scalar.value import ScalarFunction, Value, value_sum
 
 __all__ = ["BatchNorm1d", "BatchNormOp", "batch_norm_composite", "batch_norm_fused"]
@@ -254,7 +255,15 @@ class BatchNorm1d:
         )
 
     def __call__(self, batch: Sequence[Sequence[Value | float]]) -> list[list[Value]]:
+        """Normalize a batch; in training, then update the running statistics.
+
+        Validate, then commit: the batch and the settings as they are now (a changed
+        ``eps`` or ``momentum``) are checked first; the outputs are built (under
+        ``detect_anomaly()`` an op that makes NaN raises here); the new running
+        statistics are computed and checked; only then are they written.
+        """
         rows = self._check_batch(batch)
+        self._check_settings()
         n, c = len(rows), self.num_features
         use_batch_stats = self.training or not self.track_running_stats
         check_input_shape("BatchNorm1d", (n, c), c, use_batch_stats)
@@ -268,7 +277,7 @@ class BatchNorm1d:
                 normalize(col, gammas[j], betas[j], self.eps, j) for j, col in enumerate(columns)
             ]
             if self.training and self.track_running_stats:
-                self._update_running_stats(columns)
+                self._commit(*self._new_running_stats(columns))
         else:
             assert self.running_mean is not None and self.running_var is not None
             rm, rv = self.running_mean, self.running_var
@@ -299,17 +308,66 @@ class BatchNorm1d:
             rows.append([_as_value(x, f"row {i} entry {j}") for j, x in enumerate(row)])
         return rows
 
-    def _update_running_stats(self, columns: list[list[Value]]) -> None:
+    def _check_settings(self) -> None:
+        """The settings as they are now (they may have changed since construction)."""
+        op = "BatchNorm1d"
+        check_eps(op, self.eps)
+        check_momentum(op, self.momentum)
+        _check_impl(op, self.impl)
+        c = self.num_features
+        for name in ("weight", "bias"):
+            params = getattr(self, name)
+            if params is not None and len(params) != c:
+                raise ValueError(f"{op}: {name} has {len(params)} entries for {c} features")
+        if self.track_running_stats:
+            for name in ("running_mean", "running_var"):
+                stats = getattr(self, name)
+                if not isinstance(stats, list) or len(stats) != c:
+                    raise ValueError(
+                        f"{op}: {name} must be a list of {c} floats when "
+                        f"track_running_stats is True, got {stats!r:.60}"
+                    )
+            count = self.num_batches_tracked
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ValueError(f"{op}: num_batches_tracked must be an int >= 0, got {count!r}")
+
+    def _new_running_stats(
+        self, columns: list[list[Value]]
+    ) -> tuple[list[float], list[float], int]:
+        """The running statistics after this batch; nothing is written here."""
         assert self.running_mean is not None and self.running_var is not None
         assert self.num_batches_tracked is not None
-        self.num_batches_tracked += 1
-        factor = momentum_factor(self.momentum, self.num_batches_tracked)
-        with no_grad():
-            for j, col in enumerate(columns):
-                xs = [x.data for x in col]
-                m = len(xs)
-                mean = math.fsum(xs) / m
-                var = math.fsum((x - mean) ** 2 for x in xs) / m
-                self.running_mean[j] = (1 - factor) * self.running_mean[j] + factor * mean
-                unbiased = var * m / (m - 1)
-                self.running_var[j] = (1 - factor) * self.running_var[j] + factor * unbiased
+        count = self.num_batches_tracked + 1
+        factor = momentum_factor(self.momentum, count)
+        new_mean, new_var = list(self.running_mean), list(self.running_var)
+        for j, col in enumerate(columns):
+            xs = [x.data for x in col]
+            m = len(xs)
+            mean = math.fsum(xs) / m
+            var = math.fsum((x - mean) * (x - mean) for x in xs) / m
+            new_mean[j] = (1 - factor) * new_mean[j] + factor * mean
+            unbiased = var * m / (m - 1)
+            new_var[j] = (1 - factor) * new_var[j] + factor * unbiased
+        if STATE.anomaly:
+            for name, values in (("running_mean", new_mean), ("running_var", new_var)):
+                bad = [v for v in values if not math.isfinite(v)]
+                if bad:
+                    raise AnomalyError(
+                        f"BatchNorm1d: this batch would make {name} {bad[0]} (detect_anomaly "
+                        "is on); the running statistics were not updated"
+                    )
+        return new_mean, new_var, count
+
+    def _commit(self, new_mean: list[float], new_var: list[float], count: int) -> None:
+        """Write the checked running statistics (in place: the lists keep their identity)."""
+        assert self.running_mean is not None and self.running_var is not None
+        if journaling():  # part of a model's call: undone if a later layer fails
+            old = (list(self.running_mean), list(self.running_var), self.num_batches_tracked)
+            on_failure(lambda: self._write(*old))
+        self._write(new_mean, new_var, count)
+
+    def _write(self, mean: list[float], var: list[float], count: int | None) -> None:
+        assert self.running_mean is not None and self.running_var is not None
+        self.running_mean[:] = mean
+        self.running_var[:] = var
+        self.num_batches_tracked = count

@@ -6,12 +6,12 @@
   about ten ops and keeps their inputs alive for backward.
 * ``BatchNormFunction``: the fused op, one ``Function`` whose forward and backward are
   the kernels of ``minigrad.batchnorm.math`` (the backward derived by hand there). It
-  also updates the running statistics in place during its forward, as PyTorch's
-  native op does, since it has the batch statistics in hand.
+  hands the batch statistics it computed to its caller, which blends them into the
+  running statistics only once the forward has succeeded (validate, then commit: under
+  ``detect_anomaly()`` a forward that makes NaN leaves the buffers untouched).
 
-``batch_norm`` is ``torch.nn.functional.batch_norm`` with an ``impl`` switch;
-``BatchNorm1d`` is the module (parameters ``weight``/``bias``, buffers ``running_mean``,
-``running_var``, ``num_batches_tracked``, the same ``state_dict`` keys as PyTorch).
+``batch_norm`` is ``torch.nn.functional.batch_norm`` with an ``impl`` switch; the module,
+``BatchNorm1d``, is in ``minigrad.batchnorm.layer``.
 """
 
 from __future__ import annotations
@@ -20,27 +20,27 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from minigrad.autograd import name_scope
+from minigrad.autograd import STATE, name_scope
 from minigrad.batchnorm.math import (
     BatchStats,
+    blend_running_stats,
     check_eps,
     check_input_shape,
     check_momentum,
+    check_running_stats_finite,
+    check_writable,
     fused_backward,
     fused_backward_eval,
     fused_forward,
     fused_forward_eval,
-    momentum_factor,
     reduce_axes,
-    update_running_stats,
 )
 from minigrad.formula import Formula
-from minigrad.nn.module import Module, Parameter
+from minigrad.journal import journaling, on_failure
 from minigrad.tensor import Tensor
 from minigrad.tensor.function import Function
 
 __all__ = [
-    "BatchNorm1d",
     "BatchNormFunction",
     "batch_norm",
     "batch_norm_composite",
@@ -131,10 +131,11 @@ class BatchNormFunction(Function):
     """BatchNorm as one op: inputs x and, with affine, gamma and beta.
 
     Training (``training=True``): normalize with the batch's statistics, the kernels
-    ``fused_forward`` / ``fused_backward`` (see their docstrings for the derivation),
-    and blend the statistics into ``running_mean`` / ``running_var`` (arrays, updated in
-    place) with weight ``factor`` when they are given. Eval: normalize with the given
-    running statistics (``fused_forward_eval`` / ``fused_backward_eval``).
+    ``fused_forward`` / ``fused_backward`` (see their docstrings for the derivation);
+    when ``batch_stats`` (a list) is given, append (mean, biased variance) to it, for
+    the caller to blend into the running statistics after the op succeeded. Eval:
+    normalize with the given running statistics (``fused_forward_eval`` /
+    ``fused_backward_eval``).
 
     Saved for backward in training: x - mean (one array of x's size), 1/sigma and gamma;
     the composite's ops keep two arrays of x's size (x - mean and xhat) and small ones.
@@ -152,15 +153,14 @@ class BatchNormFunction(Function):
         training: bool,
         running_mean: np.ndarray | None = None,
         running_var: np.ndarray | None = None,
-        factor: float = 0.0,
+        batch_stats: list | None = None,
     ) -> np.ndarray:
         gamma, beta = affine if affine else (None, None)
         ctx.training, ctx.affine = training, bool(affine)
         if training:
             y, stats = fused_forward(x, gamma, beta, eps)
-            if running_mean is not None and running_var is not None:
-                m = x.size // x.shape[1]
-                update_running_stats(running_mean, running_var, stats.mean, stats.var, m, factor)
+            if batch_stats is not None:
+                batch_stats.append((stats.mean, stats.var))
             ctx.save_for_backward(stats.centered, stats.inv_std, *affine[:1])
         else:
             assert running_mean is not None and running_var is not None
@@ -303,6 +303,8 @@ def _check_functional(
     ):
         if t is None:
             continue
+        if not isinstance(t, np.ndarray | Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor or an ndarray, got {type(t).__name__}")
         if t.shape != (c,):
             raise ValueError(
                 f"{op}: {name} should contain {c} elements (one per channel of input shape "
@@ -310,6 +312,8 @@ def _check_functional(
             )
         if t.dtype != x.dtype:
             raise TypeError(f"{op}: input dtype {x.dtype} does not match {name} dtype {t.dtype}")
+        if training and name.startswith("running_"):
+            check_writable(op, name, t)
 
 
 def batch_norm(
@@ -331,138 +335,80 @@ def batch_norm(
     ``training=False``: use the running statistics (they must be given).
     ``impl``: "fused" (one op, hand-derived backward) or "composite" (primitive ops).
     """
-    op = "batch_norm"
+    return _batch_norm(
+        input, running_mean, running_var, weight, bias, training, momentum, eps, impl, "batch_norm"
+    )
+
+
+def _batch_norm(
+    input: Tensor,
+    running_mean: Tensor | np.ndarray | None,
+    running_var: Tensor | np.ndarray | None,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    training: bool,
+    momentum: float,
+    eps: float,
+    impl: str,
+    op: str,
+) -> Tensor:
+    """``batch_norm`` with the name errors use (``batch_norm`` or the module's).
+
+    Two phases: check everything, run the forward (under anomaly mode its ops raise on
+    NaN), compute the new running statistics and check them; only then write them.
+    """
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and not isinstance(t, np.ndarray | Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor or an ndarray, got {type(t).__name__}")
     rm, rv = _array_or_none(running_mean), _array_or_none(running_var)
     _check_functional(input, rm, rv, weight, bias, training, eps, impl, op)
     factor = check_momentum(op, momentum)
     if factor is None:
         raise ValueError(f"{op}: momentum must be a number in [0, 1] (None is for BatchNorm1d)")
+    eps = float(eps)
+    updating = training and rm is not None and rv is not None
     if impl == "fused":
         affine = _affine_pair(input, weight, bias)
-        return BatchNormFunction.apply(
+        batch_stats: list = []
+        y = BatchNormFunction.apply(
             input,
             *affine,
             eps=eps,
             training=training,
-            running_mean=rm,
-            running_var=rv,
-            factor=factor,
+            running_mean=None if training else rm,
+            running_var=None if training else rv,
+            batch_stats=batch_stats if updating else None,
         )
-    if not training:
+        if updating:
+            mean, var = batch_stats[0]
+    elif not training:
         assert rm is not None and rv is not None
         return _composite_eval(input, rm, rv, weight, bias, eps)
-    y, mean, var = _composite_train(input, weight, bias, eps)
-    if rm is not None and rv is not None:
+    else:
+        y, mean_t, var_t = _composite_train(input, weight, bias, eps)
+        mean, var = mean_t.data.reshape(-1), var_t.data.reshape(-1)
+    if updating:
+        assert rm is not None and rv is not None
         m = input.size // input.shape[1]
-        update_running_stats(rm, rv, mean.data.reshape(-1), var.data.reshape(-1), m, factor)
+        new_mean, new_var = blend_running_stats(rm, rv, mean, var, m, factor)
+        if STATE.anomaly:
+            check_running_stats_finite(op, new_mean, new_var)
+        if journaling():  # part of a model's call: undone if a later layer fails
+            old_mean, old_var = rm.copy(), rv.copy()
+            on_failure(lambda: (_write(rm, old_mean), _write(rv, old_var)))
+        rm[...] = new_mean  # the commit: nothing below can fail
+        rv[...] = new_var
     return y
 
 
-# ---------------------------------------------------------------- the module
+def _write(target: np.ndarray, values: np.ndarray) -> None:
+    target[...] = values
 
 
-class BatchNorm1d(Module):
-    """``torch.nn.BatchNorm1d``: normalize each of ``num_features`` channels over the batch.
+def __getattr__(name: str) -> Any:
+    """``BatchNorm1d`` lives in ``minigrad.batchnorm.layer``; it is importable from here too."""
+    if name == "BatchNorm1d":
+        from minigrad.batchnorm.layer import BatchNorm1d
 
-    Input (N, C) or (N, C, L). Training mode uses the batch's statistics and updates
-    the running ones (``momentum=None``: a cumulative average over
-    ``num_batches_tracked`` batches); eval mode uses the running statistics, or the
-    batch's when ``track_running_stats=False`` (then there are no buffers).
-    ``impl="fused"`` runs one hand-derived op, ``"composite"`` primitive ops.
-    """
-
-    def __init__(
-        self,
-        num_features: int,
-        eps: float = 1e-5,
-        momentum: float | None = 0.1,
-        affine: bool = True,
-        track_running_stats: bool = True,
-        impl: str = "fused",
-        dtype: Any = None,
-    ) -> None:
-        super().__init__()
-        op = "BatchNorm1d"
-        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
-            raise ValueError(f"{op}: num_features must be a positive int, got {num_features!r}")
-        if impl not in IMPLS:
-            raise ValueError(f"{op}: impl must be 'fused' or 'composite', got {impl!r}")
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"{op}: dtype must be float32 or float64, got {dtype}")
-        self.num_features = num_features
-        self.eps = check_eps(op, eps)
-        self.momentum = check_momentum(op, momentum)
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        self.impl = impl
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
-        else:  # declared but absent, as in PyTorch
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=dtype)))
-            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=dtype)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-
-    def reset_running_stats(self) -> None:
-        """Running mean 0, running variance 1, no batches seen."""
-        if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}, "
-            f"impl={self.impl!r}"
-        )
-
-    def forward(self, input: Tensor) -> Tensor:
-        op = "BatchNorm1d"
-        if not isinstance(input, Tensor):
-            raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
-        use_batch_stats = self.training or not self.track_running_stats
-        check_input_shape(op, input.shape, self.num_features, use_batch_stats)
-        reference = self.weight if self.weight is not None else self.running_mean
-        if reference is not None and input.dtype != reference.dtype:
-            raise TypeError(
-                f"{op}: input dtype {input.dtype} does not match the module's dtype "
-                f"{reference.dtype} (convert one: .double(), .float())"
-            )
-        updating = self.training and self.track_running_stats
-        running_mean = self.running_mean if not self.training or updating else None
-        running_var = self.running_var if not self.training or updating else None
-        _check_functional(
-            input,
-            _array_or_none(running_mean),
-            _array_or_none(running_var),
-            self.weight,
-            self.bias,
-            use_batch_stats,
-            self.eps,
-            self.impl,
-            op,
-        )
-        factor = 0.0
-        if updating:  # only now, with the input known good, does any state change
-            self.num_batches_tracked.data += 1
-            factor = momentum_factor(self.momentum, int(self.num_batches_tracked.data))
-        return batch_norm(
-            input,
-            running_mean,
-            running_var,
-            self.weight,
-            self.bias,
-            training=use_batch_stats,
-            momentum=factor,
-            eps=self.eps,
-            impl=self.impl,
-        )
+        return BatchNorm1d
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -63,6 +63,27 @@ def _get(x: Any) -> np.ndarray:
     return np.array(float(data))
 
 
+def _check_inputs(inputs: list[Any]) -> None:
+    """Every input is a leaf ``Value`` or a float64 ``Tensor``; refuse anything else here."""
+    from minigrad.scalar.value import Value
+    from minigrad.tensor.tensor import Tensor
+
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value | Tensor):
+            raise TypeError(
+                f"gradcheck: input {i} is a {type(x).__name__}, not a Value or a Tensor "
+                "(wrap an array: Tensor(np.asarray(a, dtype=np.float64), requires_grad=True))"
+            )
+        if isinstance(x, Tensor) and (
+            not isinstance(x.data, np.ndarray) or x.data.dtype != np.float64
+        ):
+            dtype = getattr(x.data, "dtype", type(x.data).__name__)
+            raise TypeError(
+                f"gradcheck: inputs must be float64 for central differences, input {i} "
+                f"(shape {x.shape}) has dtype {dtype}"
+            )
+
+
 def _set(x: Any, arr: np.ndarray) -> None:
     if isinstance(x.data, np.ndarray):
         x.data[...] = arr
@@ -94,16 +115,18 @@ def numerical_grads(
         for x in inputs:
             base = _get(x).copy()
             g = np.zeros_like(base)
-            for idx in np.ndindex(base.shape):
-                probe = base.copy()
-                probe[idx] = base[idx] + eps
-                _set(x, probe)
-                up = _scalar(f(*inputs), weight)
-                probe[idx] = base[idx] - eps
-                _set(x, probe)
-                down = _scalar(f(*inputs), weight)
-                g[idx] = (up - down) / (2 * eps)
-            _set(x, base)
+            try:
+                for idx in np.ndindex(base.shape):
+                    probe = base.copy()
+                    probe[idx] = base[idx] + eps
+                    _set(x, probe)
+                    up = _scalar(f(*inputs), weight)
+                    probe[idx] = base[idx] - eps
+                    _set(x, probe)
+                    down = _scalar(f(*inputs), weight)
+                    g[idx] = (up - down) / (2 * eps)
+            finally:  # the input gets its value back even when f raises
+                _set(x, base)
             grads.append(g)
     return grads
 
@@ -142,8 +165,7 @@ def gradcheck(
     when any element fails (unless ``raise_on_failure=False``). Inputs are left as they were.
     """
     inputs = _as_list(inputs)
-    for x in inputs:
-        _get(x)  # dtype check before anything runs
+    _check_inputs(inputs)  # before anything runs
     with no_grad():
         weight = _weight_for(f(*inputs), seed)
     analytic = analytic_grads(f, inputs, weight)

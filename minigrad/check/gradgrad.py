@@ -21,7 +21,13 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import enable_grad, grad, no_grad
-from minigrad.check.gradcheck import GradcheckReport, _as_list, _get, _weight_for, gradcheck
+from minigrad.check.gradcheck import (
+    GradcheckReport,
+    _as_list,
+    _check_inputs,
+    _weight_for,
+    gradcheck,
+)
 
 __all__ = ["gradgradcheck"]
 
@@ -44,8 +50,7 @@ def gradgradcheck(
     raises its ``RuntimeError`` naming the op.
     """
     inputs = _as_list(inputs)
-    for x in inputs:
-        _get(x)  # float64 only: checked before anything runs
+    _check_inputs(inputs)  # leaves of float64 only: checked before anything runs
     with no_grad():
         v = _weight_for(f(*inputs), seed)
     rng = np.random.default_rng(seed + 1)

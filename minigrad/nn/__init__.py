@@ -21,7 +21,7 @@ Training a classifier::
 """
 
 # BatchNorm lives with its paper-style derivation in minigrad/batchnorm/; re-exported here.
-from minigrad.batchnorm.tensor import BatchNorm1d
+from minigrad.batchnorm.layer import BatchNorm1d
 from minigrad.nn import functional, init
 from minigrad.nn.layers import Dropout, Flatten, Identity, Linear, ReLU, Sigmoid, Tanh
 from minigrad.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from minigrad.batchnorm.tensor import batch_norm  # with its derivation in minigrad/batchnorm/
+from minigrad.journal import remember_draw
 from minigrad.nn.losses import (
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -171,7 +172,9 @@ def dropout(
         raise TypeError(f"dropout: input must be a Tensor, got {type(x).__name__}")
     if not training or p == 0.0:
         return x
-    keep = as_generator(rng).random(x.shape) >= p
+    generator = as_generator(rng)
+    remember_draw(generator)  # undone if the module call this is part of fails
+    keep = generator.random(x.shape) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = keep.astype(x.dtype) * x.dtype.type(scale)
     return DropoutFunction.apply(x, Tensor(mask))

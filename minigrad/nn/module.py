@@ -28,6 +28,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from minigrad.autograd import name_scope
+from minigrad.journal import call_with_undo
 from minigrad.tensor import Tensor
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "Sequential"]
@@ -220,7 +221,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define one")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        """``forward``; if it raises, what its layers changed is undone (``minigrad.journal``)."""
+        return call_with_undo(self.forward, args, kwargs)
 
     # ------------------------------------------------------------ walking the tree
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from minigrad.autograd import name_scope
 from minigrad.batchnorm.scalar import BatchNorm1d  # the scalar BatchNorm, a batch layer
+from minigrad.journal import call_with_undo
 from minigrad.scalar.value import Value, value_sum
 
 __all__ = ["MLP", "Activation", "BatchNorm1d", "Layer", "Module", "Neuron"]
@@ -222,7 +223,12 @@ class MLP(Module):
         """N examples in, N outputs out (each as ``model(x)`` would return it).
 
         Per-example layers map row by row; batch layers (``norm``) see the whole batch.
+        If a layer raises, what earlier layers changed (a norm layer's running
+        statistics) is put back (``minigrad.journal``).
         """
+        return call_with_undo(self._forward_batch, (rows,), {})
+
+    def _forward_batch(self, rows: Sequence[Row]) -> list[Any]:
         batch: list[Any] = list(rows)
         for layer, scope in zip(self.layers, self._scopes):
             with name_scope(scope):

@@ -298,7 +298,9 @@ class Value:
     # What ``minigrad.grad`` asks of an engine (see ``minigrad.autograd.grad``).
     @staticmethod
     def _grad_seed(out: Value, grad: Any, create_graph: bool) -> Any:
-        seed = 1.0 if grad is None else _check_number(_as_float(grad), "backward")
+        # None is the default seed, as in PyTorch; anything else must be a real number
+        given = grad.data if isinstance(grad, Value) else grad
+        seed = 1.0 if given is None else _check_number(given, "backward")
         return Value(seed) if create_graph else seed
 
     @staticmethod
@@ -342,6 +344,34 @@ class Value:
         if forward is None:
             raise ValueError(f"recompute: the op {op!r} cannot be run again")
         return forward(*[Value(x) for x in inputs]).data
+
+    # ------------------------------------------------------------ copy and pickle
+    # As the tensor engine (and PyTorch for tensors): ``copy.deepcopy`` copies a leaf
+    # only (a non-leaf raises, rather than copy its whole graph recursively, which
+    # overflows Python's stack for a deep chain); ``pickle`` saves any Value as a leaf
+    # (data, grad, label), without the graph. Both are flat, whatever the graph's depth.
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        if self._prev:
+            raise RuntimeError(
+                f"deepcopy: only leaf Values (made by the user, not by an op) can be deep-"
+                f"copied, as PyTorch does for tensors; this one (data {self.data!r}) was made "
+                f"by {self._op or 'a ScalarFunction'!r}: copy Value(v.data) instead"
+            )
+        clone = Value._rebuild(type(self), self.data, self.grad, self.label)
+        memo[id(self)] = clone
+        return clone
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        cls = type(self) if not self._prev else Value  # a non-leaf comes back as a leaf
+        return Value._rebuild, (cls, self.data, self.grad, self.label)
+
+    @staticmethod
+    def _rebuild(cls: type, data: float, grad: float, label: str) -> Value:
+        v = _new(cls)
+        v.data, v.grad, v.label = data, grad, label
+        v._prev, v._op, v._scope = (), "", ()
+        return v
 
 
 Value._engine = Value

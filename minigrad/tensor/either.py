@@ -65,16 +65,11 @@ def where(cond: np.ndarray, x: Any, y: Any) -> Any:
     return np.where(cond, x, y)
 
 
-def scatter(g: Any, shape: tuple[int, ...], key: Any, repeats: bool) -> Any:
-    """Zeros of ``shape`` with ``g`` added at ``key`` (the backward of indexing)."""
+def scatter(g: Any, shape: tuple[int, ...], basic: Any, key: Any, repeats: bool) -> Any:
+    """Zeros of ``shape`` with ``g`` added at ``[basic][key]`` (the backward of indexing)."""
     if isinstance(g, Tensor):
-        return shape_ops.IndexBackward.apply(g, shape=shape, key=key, repeats=repeats)
-    out = np.zeros(shape, dtype=g.dtype)
-    if repeats:  # an index array may pick one element twice: add every copy's gradient
-        np.add.at(out, key, g)
-    else:
-        out[key] = g
-    return out
+        return shape_ops.IndexBackward.apply(g, shape=shape, basic=basic, key=key, repeats=repeats)
+    return shape_ops.scatter_into_zeros(g, shape, basic, key, repeats)
 
 
 from minigrad.tensor import ops, shape_ops  # noqa: E402

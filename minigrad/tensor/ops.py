@@ -426,7 +426,13 @@ class Clip(Function):
 
 
 class Maximum(Function):
-    """out = max(a, b) elementwise;  the gradient goes to the larger, split in half on ties."""
+    """out = max(a, b) elementwise;  the gradient goes to the larger, split in half on ties.
+
+    Where a or b is NaN the result is NaN and, as in PyTorch, *both* get the whole
+    gradient: PyTorch's rule is "half on a tie (a == b), else all of it, except to the
+    one that lost (a < b for a)", and a NaN is neither equal nor <. We match it
+    (tested against PyTorch) rather than pick a side: the result is NaN either way.
+    """
 
     name = "maximum"
     broadcasts = True
@@ -441,12 +447,18 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b = (either.raw(x) for x in ctx.saved_arrays)
-        share_a = (a > b) + 0.5 * (a == b)
-        return g * share_a, g * (1 - share_a)
+        half = np.where(a == b, 0.5, 1.0).astype(g.dtype, copy=False)  # PyTorch's rule
+        return g * (half * ~(a < b)), g * (half * ~(a > b))
 
 
 class Minimum(Function):
-    """out = min(a, b) elementwise;  the gradient goes to the smaller, split in half on ties."""
+    """out = min(a, b) elementwise;  the gradient goes to the smaller, split in half on ties.
+
+    Where a or b is NaN the result is NaN and, as in PyTorch, *both* get the whole
+    gradient: PyTorch's rule is "half on a tie (a == b), else all of it, except to the
+    one that lost (a > b for a)", and a NaN is neither equal nor >. We match it
+    (tested against PyTorch) rather than pick a side: the result is NaN either way.
+    """
 
     name = "minimum"
     broadcasts = True
@@ -461,8 +473,8 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b = (either.raw(x) for x in ctx.saved_arrays)
-        share_a = (a < b) + 0.5 * (a == b)
-        return g * share_a, g * (1 - share_a)
+        half = np.where(a == b, 0.5, 1.0).astype(g.dtype, copy=False)  # PyTorch's rule
+        return g * (half * ~(a > b)), g * (half * ~(a < b))
 
 
 class Cast(Function):

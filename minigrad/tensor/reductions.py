@@ -151,6 +151,14 @@ class _Extreme(Function):
       split evenly among the ties;
     * along one int axis (``x.max(dim=1)``) it all goes to the first of them, the index
       ``argmax`` reports (``torch.max(x, dim)`` returns that index and routes through it).
+
+    NaN: the maximum of values with a NaN is NaN, and a NaN counts as tied with a NaN
+    result, so the gradient goes to the NaN elements (split evenly) and the others get
+    0, as ``torch.max(x)`` does; along one axis it goes to the first NaN (``argmax``
+    points at it), as ``torch.max(x, dim)`` does. ``torch.amax(x, dims)`` differs: it
+    counts ties with ``==`` alone, which a NaN never satisfies, so it divides by zero
+    ties and returns NaN for every element of the slice. We keep one rule for every
+    reduction (a NaN reaches only the elements that made it) rather than copy that.
     """
 
     name = "extreme"
@@ -179,7 +187,10 @@ class _Extreme(Function):
             chosen = np.zeros(a.shape, dtype=g.dtype)
             np.put_along_axis(chosen, first, 1, axis=ax)
         else:
-            ties = a == ctx.pick(a, axis=ctx.axes, keepdims=True)
+            out = ctx.pick(a, axis=ctx.axes, keepdims=True)
+            ties = a == out
+            if a.dtype.kind == "f":  # a NaN ties with a NaN result (see the docstring)
+                ties |= np.isnan(a) & np.isnan(out)
             chosen = ties / ties.sum(axis=ctx.axes, keepdims=True).astype(g.dtype)
         return (_spread(ctx, g) * chosen,)
 

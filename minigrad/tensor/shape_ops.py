@@ -143,20 +143,21 @@ class Index(Function):
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, key: Any) -> np.ndarray:
-        ctx.in_shape, ctx.key = a.shape, key
-        parts = key if isinstance(key, tuple) else (key,)
+        ctx.in_shape = a.shape
+        ctx.basic, ctx.key = _split_key(key)  # a[key] == a[basic][key], PyTorch's order
+        parts = ctx.key if isinstance(ctx.key, tuple) else (ctx.key,)
         ctx.repeats = any(
             isinstance(k, list) or (isinstance(k, np.ndarray) and k.dtype.kind in "iu")
             for k in parts
         )
         try:
-            return np.asarray(a[key])
+            return np.asarray(a[ctx.basic][ctx.key])
         except IndexError as error:
             raise IndexError(f"index: {error} (tensor of shape {a.shape})") from None
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
-        return (either.scatter(g, ctx.in_shape, ctx.key, ctx.repeats),)
+        return (either.scatter(g, ctx.in_shape, ctx.basic, ctx.key, ctx.repeats),)
 
 
 class Expand(Function):
@@ -181,7 +182,8 @@ class Expand(Function):
 
 
 class IndexBackward(Function):
-    """out = zeros of ``shape`` with a added at ``key`` (indexing's backward);  da = g[key]."""
+    """out = zeros of ``shape`` with a added at ``[basic][key]`` (indexing's backward);
+    da = g[basic][key], indexing again."""
 
     name = "index_backward"
     differentiable_backward = True
@@ -189,19 +191,59 @@ class IndexBackward(Function):
 
     @staticmethod
     def forward(
-        ctx: Any, a: np.ndarray, shape: tuple[int, ...], key: Any, repeats: bool
+        ctx: Any, a: np.ndarray, shape: tuple[int, ...], basic: Any, key: Any, repeats: bool
     ) -> np.ndarray:
-        ctx.key = key
-        out = np.zeros(shape, dtype=a.dtype)
-        if repeats:
-            np.add.at(out, key, a)
-        else:
-            out[key] = a
-        return out
+        ctx.basic, ctx.key = basic, key
+        return scatter_into_zeros(a, shape, basic, key, repeats)
 
     @staticmethod
     def backward(ctx: Any, g: np.ndarray) -> tuple[np.ndarray]:
-        return (g[ctx.key],)
+        return (g[ctx.basic][ctx.key],)
+
+
+def scatter_into_zeros(
+    g: np.ndarray, shape: tuple[int, ...], basic: Any, key: Any, repeats: bool
+) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` added at ``[basic][key]``."""
+    out = np.zeros(shape, dtype=g.dtype)
+    view = out[basic]  # basic indexing: a view, so writes below land in out
+    if repeats:  # an index array may pick one element twice: add every copy's gradient
+        np.add.at(view, key, g)
+    else:
+        view[key] = g
+    return out
+
+
+_EVERYTHING = slice(None)
+
+
+def _split_key(key: Any) -> tuple[Any, Any]:
+    """(basic, rest) with ``a[key]`` equal to ``a[basic][rest]`` in PyTorch's axis order.
+
+    NumPy counts an integer next to an index array as one more index array, and when
+    index arrays are separated by a slice it moves their axes to the front:
+    ``x[0, :, idx]`` of a (2, 3, 4) array is (len(idx), 3) in NumPy. PyTorch applies the
+    integers first, as plain indexing that drops their axes, and indexes the result
+    with the arrays: (3, len(idx)). Splitting the key the same way gives PyTorch's
+    order; a key without both integers and arrays is left to NumPy whole.
+    """
+    parts = key if isinstance(key, tuple) else (key,)
+    is_int = [isinstance(k, int | np.integer) and not isinstance(k, bool) for k in parts]
+    is_array = [isinstance(k, list) or (isinstance(k, np.ndarray) and k.ndim > 0) for k in parts]
+    if not (any(is_int) and any(is_array)):
+        return (), key
+    basic, rest = [], []
+    for k, integer, array in zip(parts, is_int, is_array, strict=True):
+        if integer:
+            basic.append(k)  # its axis is gone: nothing for it in rest
+        elif array:
+            mask_dims = np.ndim(k) if np.asarray(k).dtype == bool else 1
+            basic.extend([_EVERYTHING] * mask_dims)
+            rest.append(k)
+        else:  # a slice, None or Ellipsis: applied in basic, kept whole in rest
+            basic.append(k)
+            rest.append(k if k is Ellipsis else _EVERYTHING)
+    return tuple(basic), tuple(rest)
 
 
 class Cat(Function):
@@ -261,6 +303,12 @@ class Stack(Function):
 def cat(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors along an existing axis (``torch.cat``)."""
     tensors = _tensors("cat", tensors)
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:  # nothing to join along; NumPy's own message names no op
+            raise ValueError(
+                f"cat: tensor {i} is zero-dimensional (shape ()) and cannot be concatenated; "
+                "use stack, or reshape it to shape (1,)"
+            )
     return Cat.apply(*tensors, axis=axis if dim is None else dim)
 
 

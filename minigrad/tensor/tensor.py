@@ -35,20 +35,58 @@ __all__ = ["Tensor"]
 Axis = int | Sequence[int] | None
 
 
-def _as_array(data: Any, dtype: Any) -> np.ndarray:
-    """``data`` as an ndarray: arrays are shared (no copy); Python floats become float32."""
-    if isinstance(data, np.ndarray):
-        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
-    if isinstance(data, Tensor):
-        return _as_array(data.data, dtype)
+def _as_array(data: Any, dtype: Any, op: str = "Tensor") -> np.ndarray:
+    """``data`` as an ndarray: arrays are shared (no copy); Python floats become float32.
+
+    Only real numbers get in (bool, integer, float arrays, numbers, nested lists of
+    them): a complex, object or string array or a ragged list raises naming ``op``
+    here, at the door, rather than dropping an imaginary part or failing deep in an op.
+    """
     if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    arr = np.asarray(data)
+        dtype = _real_dtype(dtype, op, "requested dtype")
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        _real_dtype(data.dtype, op, "data")
+        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+    try:
+        arr = np.asarray(data)
+    except ValueError as error:  # NumPy's "inhomogeneous shape": a ragged nested list
+        raise ValueError(
+            f"{op}: cannot make a tensor from a ragged nested sequence "
+            f"(rows of different lengths): {error}"
+        ) from None
+    _real_dtype(arr.dtype, op, f"data ({type(data).__name__})")
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
     if arr.dtype == np.float64 and not isinstance(data, np.floating):
         arr = arr.astype(np.float32)  # Python floats default to float32, as in PyTorch
-    elif arr.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} ({arr.dtype})")
     return arr
+
+
+def _real_dtype(dtype: Any, op: str, what: str) -> np.dtype:
+    """``dtype`` if it holds real numbers (bool, int, float), else a TypeError naming ``op``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: {what} is not a dtype: {dtype!r}") from None
+    if dt.kind not in "biuf":
+        kind = {"c": "complex", "O": "object", "U": "string", "S": "bytes"}.get(dt.kind, "other")
+        raise TypeError(
+            f"{op}: {what} has dtype {dt} ({kind}); a tensor holds real numbers only "
+            "(bool, integer, float)"
+        )
+    return dt
+
+
+def _rebuild_tensor(
+    cls: type, data: np.ndarray, grad: np.ndarray | None, requires_grad: bool, label: str
+) -> Any:
+    """A leaf of class ``cls`` from saved fields (for ``pickle`` and ``copy.deepcopy``)."""
+    t = object.__new__(cls)
+    t.data, t.grad, t.requires_grad, t.label = data, grad, requires_grad, label
+    t._prev, t._op, t._scope, t._ctx = (), "", (), None
+    return t
 
 
 def _check_requires_grad(arr: np.ndarray) -> None:
@@ -218,6 +256,35 @@ class Tensor:
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
     __hash__ = object.__hash__  # identity, so tensors can live in sets and dict keys
+
+    # ------------------------------------------------------------ copy and pickle
+    # As in PyTorch: ``copy.deepcopy`` copies leaves only (a non-leaf raises: copying its
+    # graph would copy every op behind it, and recursively, so a 5,000-op chain would
+    # overflow Python's stack); ``pickle`` saves any tensor as a leaf (data, grad,
+    # requires_grad, label), without the graph. Both are flat, whatever the graph's depth.
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        if self._prev:
+            raise RuntimeError(
+                f"deepcopy: only leaf tensors (made by the user, not by an op) can be deep-"
+                f"copied, as in PyTorch; this one (shape {self.shape}) was made by "
+                f"{self._op!r}: copy x.detach() instead"
+            )
+        import copy
+
+        clone = _rebuild_tensor(
+            type(self),
+            copy.deepcopy(self.data, memo),
+            copy.deepcopy(self.grad, memo),
+            self.requires_grad,
+            self.label,
+        )
+        memo[id(self)] = clone
+        return clone
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        cls = type(self) if not self._prev else Tensor  # a non-leaf comes back as a leaf
+        return _rebuild_tensor, (cls, self.data, self.grad, self.requires_grad, self.label)
 
     # ------------------------------------------------------------ backward
 
