@@ -7,7 +7,7 @@ intermediate node keeps its ``.grad``. After each stage of your derivation, comp
 your arrays with autodiff's, element by element::
 
     checker = StageChecker({"dxhat": xhat, "dvar": var, "dx": x})   # nodes after backward
-    checker.check("1: through xhat", dxhat=my_dxhat)                 # prints one line per array
+    checker.check("1: through xhat", dxhat=my_dxhat)                 # a line per array
 
 Each array gets three verdicts, as in the "backprop ninja" lecture's ``cmp``:
 *exact* (every element bit for bit equal), *close* (``|mine - ref| <= atol + rtol*|ref|``
@@ -87,6 +87,9 @@ class StageReport:
     @property
     def ok(self) -> bool:
         return all(c.close for c in self.checks)
+
+    def __repr__(self) -> str:  # a notebook cell ending in a check shows the table
+        return str(self)
 
     def __str__(self) -> str:
         lines = [f"stage {self.stage!r}: " + ("all close" if self.ok else "WRONG")]
@@ -235,19 +238,15 @@ class StageChecker:
         self.rtol, self.atol = rtol, atol
         self.passed: list[str] = []
 
-    def check(self, stage: str, *, quiet: bool = False, **mine: Any) -> StageReport:
+    def check(self, stage: str, **mine: Any) -> StageReport:
         """Check ``mine`` (keyword arrays, named like the reference) at ``stage``.
 
-        Prints the report (unless ``quiet``) and raises ``StageError`` when something
-        is not close; a stage that passes is added to ``passed``.
+        Returns the ``StageReport`` (Jupyter shows its table) and adds the stage to
+        ``passed``; raises ``StageError`` (the wrong element, then the table) when an
+        array is not close.
         """
         report = check_stage(
-            stage, mine, self.reference, rtol=self.rtol, atol=self.atol, raise_on_failure=False
+            stage, mine, self.reference, rtol=self.rtol, atol=self.atol, raise_on_failure=True
         )
-        if not quiet:
-            print(report)
-        if not report.ok:
-            first = next(c for c in report.checks if not c.close)
-            raise StageError(first.explain(stage))
         self.passed.append(stage)
         return report
