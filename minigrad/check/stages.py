@@ -108,8 +108,18 @@ def _grad_array(ref: Any, where: str) -> np.ndarray:
             )
         return np.array(ref.grad, dtype=np.float64)
     if isinstance(ref, list | tuple) and ref and _is_nested_nodes(ref):
-        return np.array(_map_nested(ref, lambda v: float(v.grad)), dtype=np.float64)
+        return np.array(_map_nested(ref, lambda v: _scalar_grad(v, where)), dtype=np.float64)
     return _numbers(ref, where, "autodiff's gradient")
+
+
+def _scalar_grad(node: Any, where: str) -> float:
+    """One ``Value``'s gradient, as an element of a list of values."""
+    if isinstance(node.data, np.ndarray):
+        raise TypeError(
+            f"{where}: a list of nodes must hold scalar Values; give each "
+            f"{type(node).__name__} its own name instead"
+        )
+    return float(node.grad)
 
 
 def _is_nested_nodes(x: Any) -> bool:

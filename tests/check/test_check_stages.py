@@ -140,6 +140,13 @@ def test_wrong_types_name_the_stage_and_the_array(bad, words):
     assert words in str(info.value)
 
 
+def test_a_list_of_tensors_is_refused_with_a_way_out():
+    ts = [mg.Tensor(np.ones(2), requires_grad=True) for _ in range(2)]
+    (ts[0] * ts[1]).sum().backward()
+    with pytest.raises(TypeError, match=r"StageChecker, d.*scalar Values.*its own name"):
+        StageChecker({"d": ts})
+
+
 def test_unknown_name_lists_the_known_ones():
     with pytest.raises(KeyError, match=r"no autodiff gradient named 'dxhta'.*\['dbeta', 'dx'\]"):
         check_stage("1", {"dxhta": np.zeros(2)}, {"dx": np.zeros(2), "dbeta": np.zeros(2)})
