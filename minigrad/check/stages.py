@@ -7,7 +7,7 @@ intermediate node keeps its ``.grad``. After each stage of your derivation, comp
 your arrays with autodiff's, element by element::
 
     checker = StageChecker({"dxhat": xhat, "dvar": var, "dx": x})   # nodes after backward
-    checker.check("1: through xhat", dxhat=my_dxhat)                 # prints one line per array
+    checker.check("1: through xhat", dxhat=my_dxhat)                 # a line per array
 
 Each array gets three verdicts, as in the "backprop ninja" lecture's ``cmp``:
 *exact* (every element bit for bit equal), *close* (``|mine - ref| <= atol + rtol*|ref|``
@@ -88,6 +88,9 @@ class StageReport:
     def ok(self) -> bool:
         return all(c.close for c in self.checks)
 
+    def __repr__(self) -> str:  # a notebook cell ending in a check shows the table
+        return str(self)
+
     def __str__(self) -> str:
         lines = [f"stage {self.stage!r}: " + ("all close" if self.ok else "WRONG")]
         lines += [f"  {c}" for c in self.checks]
@@ -105,8 +108,18 @@ def _grad_array(ref: Any, where: str) -> np.ndarray:
             )
         return np.array(ref.grad, dtype=np.float64)
     if isinstance(ref, list | tuple) and ref and _is_nested_nodes(ref):
-        return np.array(_map_nested(ref, lambda v: float(v.grad)), dtype=np.float64)
+        return np.array(_map_nested(ref, lambda v: _scalar_grad(v, where)), dtype=np.float64)
     return _numbers(ref, where, "autodiff's gradient")
+
+
+def _scalar_grad(node: Any, where: str) -> float:
+    """One ``Value``'s gradient, as an element of a list of values."""
+    if isinstance(node.data, np.ndarray):
+        raise TypeError(
+            f"{where}: a list of nodes must hold scalar Values; give each "
+            f"{type(node).__name__} its own name instead"
+        )
+    return float(node.grad)
 
 
 def _is_nested_nodes(x: Any) -> bool:
@@ -235,19 +248,15 @@ class StageChecker:
         self.rtol, self.atol = rtol, atol
         self.passed: list[str] = []
 
-    def check(self, stage: str, *, quiet: bool = False, **mine: Any) -> StageReport:
+    def check(self, stage: str, **mine: Any) -> StageReport:
         """Check ``mine`` (keyword arrays, named like the reference) at ``stage``.
 
-        Prints the report (unless ``quiet``) and raises ``StageError`` when something
-        is not close; a stage that passes is added to ``passed``.
+        Returns the ``StageReport`` (Jupyter shows its table) and adds the stage to
+        ``passed``; raises ``StageError`` (the wrong element, then the table) when an
+        array is not close.
         """
         report = check_stage(
-            stage, mine, self.reference, rtol=self.rtol, atol=self.atol, raise_on_failure=False
+            stage, mine, self.reference, rtol=self.rtol, atol=self.atol, raise_on_failure=True
         )
-        if not quiet:
-            print(report)
-        if not report.ok:
-            first = next(c for c in report.checks if not c.close)
-            raise StageError(first.explain(stage))
         self.passed.append(stage)
         return report

@@ -145,19 +145,20 @@ class Value:
         g = self.grad
         if g == 0.0:
             return
-        parents, local = self._prev, self._op.local  # type: ignore[attr-defined]
+        parents = self._prev
         # One and two inputs (every op but sum) unrolled: the same rule, without a loop.
         if len(parents) == 1:
             (a,) = parents
-            (da,) = local(a.data, self.data)
+            (da,) = self._op.local(a.data, self.data)  # type: ignore[attr-defined]
             a.grad += da * g
         elif len(parents) == 2:
             a, b = parents
-            da, db = local(a.data, b.data, self.data)
+            da, db = self._op.local(a.data, b.data, self.data)  # type: ignore[attr-defined]
             a.grad += da * g
             b.grad += db * g
-        else:
-            for parent, d in zip(parents, local(*[p.data for p in parents], self.data)):
+        elif parents:  # (a leaf has nothing to push to)
+            local = self._op.local(*[p.data for p in parents], self.data)  # type: ignore[attr-defined]
+            for parent, d in zip(parents, local):
                 parent.grad += d * g
 
     def _backward_graph(self) -> None:
