@@ -9,10 +9,12 @@ nothing from the network. ``docs/about-this-site.md`` says why this generator.
 
 from __future__ import annotations
 
-import filecmp
+import json
+import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import mathjax  # the django-static-mathjax package: MathJax 3 as plain files
 
@@ -41,20 +43,48 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 
 # ---- the course: notebooks/*.ipynb, copied in and executed at build time
 # Sphinx reads only files under docs/, so the notebooks are mirrored into docs/course/
-# (git-ignored) the way sphinx-gallery mirrors its examples; a copy is rewritten only
-# when its notebook changed, so an unchanged notebook is not read again.
+# (git-ignored) the way sphinx-gallery mirrors its examples. Their Markdown links are
+# written for the notebooks/ folder (right on a code host and in Jupyter); the copy's links
+# are rewritten to point at the same files from docs/course/. A copy is rewritten only when
+# its notebook changed, so an unchanged notebook is not read again.
 COURSE = DOCS / "course"
+NOTEBOOKS = ROOT / "notebooks"
+SAME_PAGE = {ROOT / "README.md": DOCS / "index.md", NOTEBOOKS / "README.md": COURSE / "index.md"}
+LINK = re.compile(r"(\]\()([^)\s]+)(\))")  # [text](target) and ![alt](target)
+
+
+def site_link(target: str) -> str:
+    """A link relative to notebooks/, made relative to docs/course/ (web links unchanged)."""
+    url = urlsplit(target)
+    if url.scheme or url.netloc or not url.path:
+        return target
+    path = (NOTEBOOKS / unquote(url.path)).resolve()
+    if not path.exists():
+        return target  # left as written: the strict build reports it
+    if path.parent == NOTEBOOKS and path.suffix == ".ipynb":
+        path = COURSE / path.name
+    path = SAME_PAGE.get(path, path)
+    return os.path.relpath(path, COURSE) + (f"#{url.fragment}" if url.fragment else "")
+
+
+def site_copy(notebook: Path) -> str:
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = "".join(cell["source"])
+            cell["source"] = LINK.sub(lambda m: m[1] + site_link(m[2]) + m[3], text)
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
 
 
 def mirror_notebooks() -> None:
-    wanted = {p.name: p for p in sorted((ROOT / "notebooks").glob("*.ipynb"))}
+    wanted = {p.name: p for p in sorted(NOTEBOOKS.glob("*.ipynb"))}
     for copy in COURSE.glob("*.ipynb"):
         if copy.name not in wanted:
             copy.unlink()
-    for name, source in wanted.items():
-        copy = COURSE / name
-        if not copy.exists() or not filecmp.cmp(source, copy, shallow=False):
-            shutil.copy2(source, copy)
+    for name, notebook in wanted.items():
+        copy, text = COURSE / name, site_copy(notebook)
+        if not copy.exists() or copy.read_text(encoding="utf-8") != text:
+            copy.write_text(text, encoding="utf-8")
 
 
 mirror_notebooks()
