@@ -93,7 +93,7 @@ nb_execution_mode = "force"  # every build runs every notebook: the course canno
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_timeout = 300  # seconds per cell
 nb_execution_show_tb = True  # the traceback of a failing cell goes to the build log
-nb_execution_in_temp = True  # a notebook that writes files writes them in a temporary folder
+# notebooks run in docs/course/, inside the checkout: chapter 7 finds examples/ from there
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
