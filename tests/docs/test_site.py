@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import pytest
-
 # A resource a page would load from the network: scripts, styles, images, frames, fonts.
 REMOTE = [
     re.compile(r"<(script|img|iframe|source|video|audio|embed)\b[^>]*\bsrc=[\"']?(https?:)?//", re.I),  # noqa: E501
@@ -43,7 +41,7 @@ def pages(site: Path) -> list[Path]:
     return sorted(site.rglob("*.html"))
 
 
-def test_no_built_file_loads_anything_from_the_network(site: Path) -> None:
+def check_no_file_loads_from_the_network(site: Path) -> None:
     """No script, style, image, frame or font of any page or stylesheet comes from a URL."""
     found = []
     for path in [*pages(site), *site.rglob("*.css")]:
@@ -54,7 +52,8 @@ def test_no_built_file_loads_anything_from_the_network(site: Path) -> None:
     assert (site / "_static" / "mathjax" / "tex-svg.js").exists(), "MathJax is not bundled"
 
 
-def test_every_page_works_offline(site: Path, offline_browser: Any) -> None:
+def check_every_page_offline(site: Path, offline_browser: Any) -> None:
+    """Each page: no console error, no failed request, links resolve, math typeset."""
     problems: list[str] = []
     anchors: dict[Path, set[str]] = {}
     links: list[tuple[Path, str]] = []
@@ -102,7 +101,8 @@ def test_every_page_works_offline(site: Path, offline_browser: Any) -> None:
     assert math_pages >= 2, f"math found on {math_pages} pages; the BatchNorm page has some"
 
 
-def test_search_works_offline(site: Path, offline_browser: Any) -> None:
+def check_search_offline(site: Path, offline_browser: Any) -> None:
+    """The search page finds the BatchNorm page from the local index."""
     page = offline_browser.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -114,7 +114,8 @@ def test_search_works_offline(site: Path, offline_browser: Any) -> None:
     assert any(href.endswith("batchnorm.html") for href in found), found[:10]
 
 
-@pytest.mark.parametrize("page", ["batchnorm.html", "index.html"])
-def test_the_page_is_in_the_site(site: Path, page: str) -> None:
-    """The pages the README and other pages point at exist under these names."""
-    assert (site / page).exists()
+def test_the_site_works_offline(site: Path, offline_browser: Any) -> None:
+    """One test, so one pytest worker builds and opens the site while the other works on."""
+    check_no_file_loads_from_the_network(site)
+    check_every_page_offline(site, offline_browser)
+    check_search_offline(site, offline_browser)
