@@ -74,6 +74,24 @@ def test_the_readme_has_blocks_with_printed_output() -> None:
     assert any(b.expected is not None for b in readme)
 
 
+def test_the_readme_is_a_front_door() -> None:
+    """At most about 200 lines; the reference lives in the docs site."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines: move reference text to docs/"
+
+
+def test_no_page_suggests_installing_minigrad_from_pypi() -> None:
+    """`minigrad` on PyPI is an unrelated project: install hints name the checkout."""
+    pypi = re.compile(r"pip3? install\s+(-U\s+|--upgrade\s+)?[\"']?minigrad\b")
+    found = [
+        f"{page.relative_to(ROOT)}:{k}: {line.strip()}"
+        for page in PAGES
+        for k, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
+        if pypi.search(line)
+    ]
+    assert not found, "install hints that would fetch PyPI's minigrad:\n" + "\n".join(found)
+
+
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
 def test_block_runs_and_prints_what_the_page_says(block: Block, tmp_path: Path) -> None:
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
