@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite: sets itself up (dev tools, examples' libraries, PyTorch as the
-# reference), then runs pytest on both cores.
-EXTRAS="dev,examples,torch"
+# reference, the docs tools for the docs site's tests), then runs pytest on both cores.
+EXTRAS="dev,examples,torch,docs"
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 # --- backprop player: a real browser for tests/player (begin) ---
 # Debian's chromium, driven by Playwright from the dev extra (a driver only: never
