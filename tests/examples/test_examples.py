@@ -155,6 +155,27 @@ def test_scalar_moons(tmp_path, capsys):
     assert summary["graph_nodes"] > 50
 
 
+def test_newton_vs_gd(tmp_path, capsys):
+    summary, out = run("newton_vs_gd", tmp_path, capsys)
+    assert pngs(tmp_path) == ["newton_vs_gd.png", "newton_vs_gd_graph.png"]
+    assert (tmp_path / "newton_vs_gd_graph.svg").exists()
+    # the Hessian-vector product by double backward matches central differences of the
+    # gradient (and PyTorch's to rounding, where PyTorch is installed)
+    for check in summary["hvp_check"].values():
+        assert check["vs_central_differences"] < 1e-6
+        assert check.get("vs_pytorch", 0.0) < 1e-12
+    for result in summary["results"].values():
+        newton, gd = result["newton"], result["gd"]
+        # Newton-CG reaches the tolerance in a few dozen steps; GD needs far more
+        assert newton["iterations"] is not None and newton["iterations"] <= 30
+        assert gd["iterations"] is None or gd["iterations"] > 10 * newton["iterations"]
+        assert np.all(np.diff(newton["losses"]) <= 0) and np.all(np.diff(gd["losses"]) <= 0)
+    # the graph of f = x^3's second derivative at 0.5: f' = 3x^2, f'' = 6x
+    graph = summary["graph"]
+    assert graph["d1"] == pytest.approx(0.75) and graph["d2"] == pytest.approx(3.0)
+    assert any(s.startswith("second backward") for s in graph["scopes"])
+
+
 def test_gallery_flag_copies(tmp_path, monkeypatch, capsys):
     """``--gallery`` copies the pictures next to the README (here: a temporary folder)."""
     import _common
