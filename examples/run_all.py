@@ -25,6 +25,8 @@ EXAMPLES = (
     "regularization",
     "running_stats",
     "scalar_moons",
+    "newton_vs_gd",
+    "hessian_sharpness",
 )
 
 
