@@ -207,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     print()
     for sentence in findings["sentences"]:
         print("- " + sentence)
-    _plot(args, runs, lam, loss, checks, rates, seeds, findings["title"])
+    _plot(args, lam, loss, checks, rates, seeds, findings["title"])
     return {"checks": checks, "lambda": lam, "loss": loss, "steps": steps, **findings}
 
 
@@ -310,7 +310,16 @@ def _lambda_at_loss(lam: np.ndarray, loss: np.ndarray, level: float) -> float:
     return float(np.median(values))
 
 
-def _plot(args, runs, lam, loss, checks, rates, seeds, title) -> None:
+def _plot(
+    args: Any,
+    lam: dict,
+    loss: dict,
+    checks: list[int],
+    rates: Sequence[float],
+    seeds: list[int],
+    title: str,
+) -> None:
+    """Three panels: lambda_max along training at MAIN_RATE; against the loss; peak vs rate."""
     ncols = 3 if len(rates) > 1 else 2
     fig, axes = common.figure(ncols=ncols, width=4.8, height=4.2)
     markers = dict(zip(rates, ("v", "o", "^", "s"), strict=False))

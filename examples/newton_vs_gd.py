@@ -156,7 +156,9 @@ class LogisticRegression(Problem):
 # ---------------------------------------------------------------- the two methods
 
 
-def backtracking(problem: Problem, w: np.ndarray, f: float, g: np.ndarray, d: np.ndarray, t: float):
+def backtracking(
+    problem: Problem, w: np.ndarray, f: float, g: np.ndarray, d: np.ndarray, t: float
+) -> tuple[float, np.ndarray, float, int]:
     """The largest ``t / 2^k`` with sufficient decrease along ``d``; (step, new w, new f, evals)."""
     slope = float(g @ d)
     for evals in range(1, 60):
@@ -168,7 +170,9 @@ def backtracking(problem: Problem, w: np.ndarray, f: float, g: np.ndarray, d: np
     return 0.0, w, f, evals
 
 
-def conjugate_gradient(hvp: Callable[[np.ndarray], np.ndarray], g: np.ndarray):
+def conjugate_gradient(
+    hvp: Callable[[np.ndarray], np.ndarray], g: np.ndarray
+) -> tuple[np.ndarray, int]:
     """Solve ``H d = -g`` with CG, using only products ``H v`` (at most ``2n`` of them).
 
     Stops when the residual ``|H d + g|`` is below ``CG_TOL * |g|``, or on a direction
