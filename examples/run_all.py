@@ -30,6 +30,8 @@ EXAMPLES = (
     "noisy_batchnorm",
     "ics_measured",
     "loss_smoothness",
+    "newton_vs_gd",
+    "hessian_sharpness",
 )
 
 

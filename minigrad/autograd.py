@@ -271,7 +271,11 @@ def run_backward(order: list[Any], create_graph: bool = False) -> None:
 
 def _run_backward_graph(order: list[Any]) -> None:
     recorder, anomaly = STATE.recorder, STATE.anomaly
-    with _GradMode(True):  # the backward's ops must build a graph, even inside no_grad
+    # The pass's nodes go in a box "derivative k": one more than the highest derivative
+    # already in the graph, so a third derivative's nodes never share a box with the
+    # second's; inside it, one box per step ("backward of tanh, step 3").
+    level = 1 + max((_derivative_level(node._scope) for node in order), default=0)
+    with _GradMode(True), name_scope(f"derivative {level}"):  # a graph, even inside no_grad
         for k, node in enumerate(reversed(order), start=1):
             if not node._prev:
                 continue
@@ -286,6 +290,12 @@ def _run_backward_graph(order: list[Any]) -> None:
                     for p, b in zip(node._prev, before, strict=True)
                 ]
                 recorder.append(BackwardStep(node, _copy_grad(node.grad), contributions))
+
+
+def _derivative_level(scope: tuple[str, ...]) -> int:
+    """The highest k of a "derivative k" box in a node's scope path (0: none)."""
+    levels = [int(s[11:]) for s in scope if s.startswith("derivative ") and s[11:].isdigit()]
+    return max(levels, default=0)
 
 
 class NotDifferentiable(str):

@@ -235,6 +235,75 @@ def test_loss_smoothness(tmp_path, capsys):
         assert summary[c]["grad_change_max"][0] > 0
 
 
+def test_newton_vs_gd(tmp_path, capsys):
+    summary, out = run("newton_vs_gd", tmp_path, capsys)
+    assert pngs(tmp_path) == ["newton_vs_gd.png", "newton_vs_gd_graph.png"]
+    assert all(math.isfinite(x) for x in numbers(out))
+    assert (tmp_path / "newton_vs_gd_graph.svg").exists()
+    # the Hessian-vector product by double backward matches central differences of the
+    # gradient (and PyTorch's to rounding, where PyTorch is installed)
+    for check in summary["hvp_check"].values():
+        assert check["vs_central_differences"] < 1e-6
+        assert check.get("vs_pytorch", 0.0) < 1e-12
+    for result in summary["results"].values():
+        newton, gd = result["newton"], result["gd"]
+        # Newton-CG reaches the tolerance in a few dozen steps; GD needs far more
+        assert newton["iterations"] is not None and newton["iterations"] <= 30
+        assert gd["iterations"] is None or gd["iterations"] > 10 * newton["iterations"]
+        assert np.all(np.diff(newton["losses"]) <= 0) and np.all(np.diff(gd["losses"]) <= 0)
+    # the graph of f = x^3's second derivative at 0.5: f' = 3x^2, f'' = 6x
+    graph = summary["graph"]
+    assert graph["d1"] == pytest.approx(0.75) and graph["d2"] == pytest.approx(3.0)
+    assert any(s.startswith("second backward") for s in graph["scopes"])
+
+
+def test_hessian_sharpness(tmp_path, capsys):
+    summary, out = run("hessian_sharpness", tmp_path, capsys)
+    assert pngs(tmp_path) == ["hessian_sharpness.png"]
+    assert all(math.isfinite(x) for x in numbers(out))
+    for key, lam in summary["lambda"].items():
+        assert lam.shape == (1, len(summary["checks"])), key
+        assert np.all(lam > 0), key  # a trained network's sharpest direction curves upward
+    # robust in 60 steps: with BN the training loss falls much further
+    (rate,) = {lr for lr, _ in summary["loss"]}
+    assert (
+        summary["loss"][rate, "with BN"][0, -1] < 0.5 * summary["loss"][rate, "without BN"][0, -1]
+    )
+    assert "compared at equal training loss" in out and "lambda_max with BN is" in out
+
+
+def test_hessian_sharpness_power_iteration_finds_the_largest_eigenvalue():
+    """On a network small enough to write its Hessian down (from H e_i, column by column),
+    power iteration on Hessian-vector products finds its largest eigenvalue."""
+    import _common as common
+
+    module = load("hessian_sharpness")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 3)).astype(np.float32)
+    y = rng.integers(0, 2, size=16)
+    for batchnorm in (False, True):
+        net = common.MLP((3, 4, 2), activation="relu", batchnorm=batchnorm, impl="composite")
+        batches = [(X[:8], y[:8]), (X[8:], y[8:])]
+        params = net.parameters()
+        sizes = [p.data.size for p in params]
+        columns = []
+        for i in range(sum(sizes)):
+            e = np.zeros(sum(sizes), dtype=np.float32)
+            e[i] = 1.0
+            parts = np.split(e, np.cumsum(sizes)[:-1])
+            v = [a.reshape(p.shape) for a, p in zip(parts, params, strict=True)]
+            hv = module.hessian_vector_product(net, batches, v)
+            columns.append(np.concatenate([h.ravel() for h in hv]))
+        hessian = np.array(columns, dtype=np.float64)
+        np.testing.assert_allclose(hessian, hessian.T, atol=1e-5)  # symmetric, as it must be
+        eigenvalues = np.linalg.eigvalsh((hessian + hessian.T) / 2)
+        top = eigenvalues[np.argmax(np.abs(eigenvalues))]
+        start = [rng.standard_normal(p.shape).astype(np.float32) for p in params]
+        lam, _, residual, _ = module.largest_eigenvalue(net, batches, start, 500)
+        assert residual <= module.RESIDUAL
+        assert lam == pytest.approx(top, rel=2e-2)
+
+
 def test_gallery_flag_copies(tmp_path, monkeypatch, capsys):
     """``--gallery`` copies the pictures next to the README (here: a temporary folder)."""
     import _common
