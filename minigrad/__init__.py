@@ -23,7 +23,8 @@ from minigrad.autograd import (
 from minigrad.batchnorm import compare_batchnorm
 from minigrad.check import GradcheckError, compare_grads, gradcheck, gradgradcheck
 from minigrad.random import manual_seed
-from minigrad.scalar.value import ScalarFunction, Value, value_sum, zero_grad
+from minigrad.scalar.function import ScalarFunction
+from minigrad.scalar.value import Value, value_sum, zero_grad
 from minigrad.serialization import load, save
 from minigrad.tensor import (  # minigrad.tensor itself is callable: minigrad.tensor([1.0])
     Function,

@@ -27,7 +27,8 @@ from minigrad.autograd import STATE, AnomalyError, name_scope
 from minigrad.batchnorm.math import check_eps, check_input_shape, check_momentum, momentum_factor
 from minigrad.formula import Formula
 from minigrad.journal import journaling, on_failure
-from minigrad.scalar.value import ScalarFunction, Value, value_sum
+from minigrad.scalar.function import ScalarFunction
+from minigrad.scalar.value import Value, value_sum
 
 __all__ = ["BatchNorm1d", "BatchNormOp", "batch_norm_composite", "batch_norm_fused"]
 

@@ -1,5 +1,6 @@
 """The scalar engine: ``Value`` (one float per node) and micrograd-style ``nn``."""
 
-from minigrad.scalar.value import ScalarFunction, Value, value_sum, zero_grad
+from minigrad.scalar.function import ScalarFunction
+from minigrad.scalar.value import Value, value_sum, zero_grad
 
 __all__ = ["ScalarFunction", "Value", "value_sum", "zero_grad"]

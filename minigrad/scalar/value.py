@@ -1,44 +1,63 @@
 """The scalar engine: ``Value``, one float per node, micrograd's API.
 
-Read an op as a line of a calculus textbook. Each op computes its result and
-states its *local derivatives*, d(out)/d(input) for each input, side by side:
+Read an op as a line of a calculus textbook. Each op computes its result here and
+names its entry in the table of derivatives (``derivatives.py``), which states its
+*local derivatives*, d(out)/d(input) for each input, once:
 
-    out = a * b        local derivatives: (b, a)
-    out = tanh(a)      local derivative:  1 - out**2
+    out = a * b        MUL = Op("*",    lambda a, b, out: (b, a))
+    out = tanh(a)      TANH = Op("tanh", lambda a, out: (1 - out * out,))
 
 The chain rule is written once, in ``Value._backward``:
 
     parent.grad += local_derivative * out.grad
 
 and the graph walk that calls it in the right order is shared with the tensor
-engine (``minigrad.autograd``). No node carries a closure, so a node is small and
-Python's cycle collector has nothing to chase.
+engine (``minigrad.autograd``). No node carries a closure or a tuple of numbers: the
+local derivatives are computed when backward needs them (not at all for a node whose
+gradient is zero), so a node is small and Python's cycle collector has nothing to chase.
+With ``create_graph=True`` the same table is evaluated on the nodes themselves
+(``Value._backward_graph``), so a gradient is a graph that can be differentiated again.
 
 An op with many inputs and many outputs whose backward is derived by hand (the fused
-BatchNorm over a batch) is a ``ScalarFunction``: one node in the graph, one backward.
+BatchNorm over a batch) is a ``ScalarFunction`` (``function.py``): one node in the graph,
+one backward.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from numbers import Real
 from typing import Any, ClassVar
-
-import numpy as np
 
 from minigrad.autograd import (
     STATE,
     AnomalyError,
-    NotDifferentiable,
     check_differentiable,
     restore_grads_on_error,
     run_backward,
     topological_order,
 )
 from minigrad.formula import Formula, Symbol
+from minigrad.scalar.derivatives import (
+    ADD,
+    DIV,
+    EXP,
+    LOG,
+    MUL,
+    NEG,
+    POW,
+    RELU,
+    SIGMOID,
+    SUB,
+    SUM,
+    TANH,
+    Op,
+    _power,
+    power_op,
+)
 
-__all__ = ["Op", "ScalarFunction", "Value", "value_sum", "zero_grad"]
+__all__ = ["Op", "Value", "value_sum", "zero_grad"]
 
 Number = int | float
 
@@ -49,54 +68,6 @@ def _check_number(x: object, who: str) -> float:
     if isinstance(x, bool) or not isinstance(x, Real):
         raise TypeError(f"{who}: expected a real number, got {type(x).__name__} {x!r}")
     return float(x)
-
-
-class Op(str):
-    """A scalar op: its name (this string) and its local derivatives, written once.
-
-    ``local(*inputs, out)`` returns d(out)/d(input) for each input. It uses only
-    ``+ - * /`` and the helpers ``step``, ``power`` and ``ln_or_zero``, so the one line
-    is read three ways: on floats it gives the numbers the first-order backward needs,
-    on ``Value`` s it builds the derivative as graph nodes (``create_graph=True``), and
-    on ``Symbol`` s it writes the formula the player shows.
-    """
-
-    local: Callable[..., tuple[Any, ...]]
-    forward: Callable[..., Any]  # the op on Values, to run a node again (set below Value)
-
-    def __new__(cls, name: str, local: Callable[..., tuple[Any, ...]]) -> Op:
-        op = super().__new__(cls, name)
-        op.local = local
-        return op
-
-
-# fmt: off
-# The table of derivatives: d(out)/d(input) for each input, from the inputs and the output.
-ADD     = Op("+",       lambda a, b, out: (1, 1))
-SUB     = Op("-",       lambda a, b, out: (1, -1))
-MUL     = Op("*",       lambda a, b, out: (b, a))
-DIV     = Op("/",       lambda a, b, out: (1 / b, -out / b))   # -a/b² as -out/b: no b·b underflow
-NEG     = Op("neg",     lambda a, out: (-1,))
-RELU    = Op("relu",    lambda a, out: (step(a),))
-TANH    = Op("tanh",    lambda a, out: (1 - out * out,))
-SIGMOID = Op("sigmoid", lambda a, out: (out * (1 - out),))
-EXP     = Op("exp",     lambda a, out: (out,))
-LOG     = Op("log",     lambda a, out: (1 / a,))
-POW     = Op("**",      lambda a, b, out: (b * power(a, b - 1), out * ln_or_zero(a)))
-SUM     = Op("sum",     lambda *inputs: (1,) * (len(inputs) - 1))
-# fmt: on
-
-
-def _power_op(n: float) -> Op:
-    """``a ** n`` for a fixed number n: d/da = n a^(n-1) (an Op per exponent, cached)."""
-    op = _POWER_OPS.get(n)
-    if op is None:
-        op = _POWER_OPS[n] = Op(f"**{n:g}", lambda a, out: (n * power(a, n - 1) if n else 0,))
-        op.forward = lambda a: a**n
-    return op
-
-
-_POWER_OPS: dict[float, Op] = {}
 
 
 class Value:
@@ -225,7 +196,7 @@ class Value:
             return _pow_value(self, other)
         n = _check_number(other, "**")
         _check_pow_domain(self.data, n)
-        return _result(_power(self.data, n), _power_op(n), (self,))
+        return _result(_power(self.data, n), power_op(n), (self,))
 
     def __neg__(self) -> Value:
         return _result(-self.data, NEG, (self,))
@@ -428,45 +399,6 @@ def _lift(x: object, op: str) -> Value:
     return _result(float(x), "", ())  # type: ignore[arg-type]  # a leaf: no op, no parents
 
 
-# ---------------------------------------------------------------- helpers of the table
-# Each works on a float, a Value and a Symbol alike.
-
-
-def step(a: Any) -> Any:
-    """1 where a > 0, else 0 (ReLU's slope). A constant even for a Value: its own slope is 0."""
-    if isinstance(a, Symbol):
-        return Symbol(f"[{a.text} > 0]", 1.0 if a.value > 0 else 0.0)
-    x = a.data if isinstance(a, Value) else a
-    return 1.0 if x > 0 else 0.0
-
-
-def power(a: Any, n: Any) -> Any:
-    """a ** n; on floats, inf where it overflows or is 0 to a negative power (as NumPy)."""
-    if isinstance(a, float) and isinstance(n, int | float):
-        return _power(a, n)
-    return a**n
-
-
-def ln_or_zero(a: Any) -> Any:
-    """ln a, or 0 at a = 0: d/db a^b = a^b ln a, and 0^b is flat in b for b > 0."""
-    x = a.value if isinstance(a, Symbol) else a.data if isinstance(a, Value) else a
-    if x == 0:
-        return 0.0
-    if isinstance(a, Symbol):
-        return a.call("ln", math.log(x))
-    return a.log() if isinstance(a, Value) else math.log(x)
-
-
-def _power(a: float, n: float) -> float:
-    """``a ** n`` as a float, inf where it overflows or is 0 to a negative power."""
-    try:
-        return a**n
-    except ZeroDivisionError:  # 0.0 ** negative: only reached for a local derivative
-        return math.inf
-    except OverflowError:  # Python raises where NumPy and PyTorch give inf
-        return -math.inf if a < 0 and n % 2 == 1 else math.inf
-
-
 def _check_pow_domain(a: float, n: float) -> None:
     if a == 0.0 and n < 0:
         raise ZeroDivisionError(f"**: 0.0 ** {n!r} is undefined (division by zero)")
@@ -523,189 +455,3 @@ def zero_grad(params: Iterable[Value]) -> None:
     """Set ``.grad`` of every value in ``params`` to 0 (before the next backward)."""
     for p in params:
         p.grad = 0.0 if isinstance(p, Value) else None
-
-
-# ---------------------------------------------------------------- multi-output ops
-
-
-class ScalarFunction:
-    """An op with N inputs and M outputs whose backward is written by hand.
-
-    Subclass it and define two static methods, as with ``torch.autograd.Function``:
-
-    * ``forward(ctx, *xs: float, **params) -> list[float]``: the M outputs; save on
-      ``ctx`` whatever the backward needs. ``params`` are settings that are not
-      differentiated (BatchNorm's eps), as in the tensor engine's ``Function``.
-    * ``backward(ctx, grads: np.ndarray) -> Sequence[float]``: given dL/d(output) for
-      every output, return dL/d(input) for every input (the vector-Jacobian product).
-    * optionally ``formula(ctx, grads) -> Formula``: how the backward reads, one line per
-      input, with the numbers behind its symbols; the backprop player shows it.
-
-    Its backward computes numbers, so with ``create_graph=True`` its gradients are right
-    but cannot be differentiated again (a second backward through them raises).
-
-    ``MyOp.apply(*values, **params)`` returns M ``Value`` s. In the graph the op is *one* node
-    (``_OpNode``) between its inputs and its outputs, so its backward runs once, with
-    every output's gradient, however many outputs there are.
-    """
-
-    name: ClassVar[str] = ""
-
-    @staticmethod
-    def forward(ctx: Any, *xs: float, **params: Any) -> Sequence[float]:
-        raise NotImplementedError
-
-    @staticmethod
-    def backward(ctx: Any, grads: np.ndarray) -> Sequence[float]:
-        raise NotImplementedError
-
-    @classmethod
-    def apply(cls, *inputs: Value | Number, **params: Any) -> list[Value]:
-        name = cls.name or cls.__name__
-        values = tuple(_lift(v, name) for v in inputs)
-        ctx = _Context()
-        outs = [float(y) for y in cls.forward(ctx, *(v.data for v in values), **params)]
-        if STATE.anomaly:
-            for i, y in enumerate(outs):
-                if not math.isfinite(y):
-                    inputs_text = ", ".join(f"{v.data!r}" for v in values)
-                    raise AnomalyError(f"{name}: forward output {i} is {y} (inputs {inputs_text})")
-        if not STATE.grad_enabled:
-            return [Value(y) for y in outs]
-        node = _OpNode(cls, ctx, values, len(outs), params)
-        results = []
-        for i, y in enumerate(outs):
-            out = _FusedOutput(y)
-            out._prev, out._op, out._index = (node,), "", i
-            results.append(out)
-        return results
-
-
-class _Context:
-    """A place for ``forward`` to leave what ``backward`` needs."""
-
-
-class _OpNode:
-    """One ``ScalarFunction`` call in the graph: inputs in ``_prev``, outputs' grads in ``grad``."""
-
-    __slots__ = (
-        "_ctx",
-        "_fn",
-        "_grads",
-        "_graph_grads",
-        "_op",
-        "_params",
-        "_prev",
-        "_scope",
-        "label",
-    )
-
-    def __init__(
-        self,
-        fn: type[ScalarFunction],
-        ctx: Any,
-        inputs: tuple[Value, ...],
-        n_out: int,
-        params: dict[str, Any],
-    ):
-        self._fn, self._ctx, self._prev = fn, ctx, inputs
-        self._params = params  # the settings forward ran with, so the op can be run again
-        self._op = fn.name or fn.__name__
-        self._scope = STATE.scope
-        self._grads = np.zeros(n_out)  # dL/d(output i), filled in by the outputs
-        self._graph_grads: list[Any] = [0.0] * n_out  # the same as Values, with create_graph
-        self.label = ""
-
-    @property
-    def grad(self) -> np.ndarray:
-        """dL/d(output i) for each output, as the outputs handed them over (a copy)."""
-        return self._grads.copy()
-
-    @grad.setter
-    def grad(self, value: float | np.ndarray) -> None:  # backward() resets it with 0.0
-        self._grads = np.broadcast_to(np.asarray(value, dtype=float), self._grads.shape).copy()
-        self._graph_grads = [0.0] * len(self._grads)
-
-    def _backward(self) -> None:
-        grads_in = self._fn.backward(self._ctx, self.grad)
-        if len(grads_in) != len(self._prev):
-            raise RuntimeError(
-                f"{self._op} backward: returned {len(grads_in)} gradients "
-                f"for {len(self._prev)} inputs"
-            )
-        for parent, g in zip(self._prev, grads_in, strict=True):
-            parent.grad += float(g)
-
-    def _formula(self) -> Formula | None:
-        """The op's own ``formula(ctx, grads)``, if its class states one."""
-        stated = getattr(self._fn, "formula", None)
-        return stated(self._ctx, self.grad) if callable(stated) else None
-
-    def _backward_graph(self) -> None:
-        """With ``create_graph``: a hand-written backward computes numbers, not graph nodes.
-
-        Each input still receives its gradient, as a node marked not differentiable: the
-        first derivative is right, and differentiating it again raises, naming the op,
-        instead of silently treating the op's saved numbers as constants.
-        """
-        upstream = [g for g in self._graph_grads if isinstance(g, Value)]
-        self._grads = np.array([_as_float(g) for g in self._graph_grads])
-        grads_in = self._fn.backward(self._ctx, self._grads)
-        if len(grads_in) != len(self._prev):
-            raise RuntimeError(
-                f"{self._op} backward: returned {len(grads_in)} gradients "
-                f"for {len(self._prev)} inputs"
-            )
-        op = Op(f"{self._op} backward", _refuse)
-        op.refuses = NotDifferentiable(op)  # differentiating these gradients raises
-        for parent, g in zip(self._prev, grads_in, strict=True):
-            # linked to the upstream gradients and the inputs, so a second backward reaches it
-            term = _result(float(g), op, (*upstream, *self._prev))
-            parent.grad = term if _is_zero(parent.grad) else parent.grad + term
-
-    def __repr__(self) -> str:
-        return f"<{self._op}: {len(self._prev)} inputs, {len(self.grad)} outputs>"
-
-    # ------------------------------------------------------------ for readers (viz)
-
-    @property
-    def fused(self) -> bool:
-        """Whether the op's backward was derived by hand (``fused = True`` on its class)."""
-        return bool(getattr(self._fn, "fused", False))
-
-    def saved(self) -> dict[str, Any]:
-        """What the op's forward left on its ``ctx`` for the backward, by name."""
-        return dict(vars(self._ctx))
-
-    def recompute(self, inputs: Sequence[float]) -> list[float]:
-        """The op's forward on other input numbers, with the same settings (no graph)."""
-        return [float(y) for y in self._fn.forward(_Context(), *inputs, **self._params)]
-
-
-class _FusedOutput(Value):
-    """Output ``_index`` of a ``ScalarFunction``: its backward hands its gradient to the op."""
-
-    __slots__ = ("_index",)
-
-    def _backward(self) -> None:
-        self._prev[0]._grads[self._index] += self.grad
-
-    def _backward_graph(self) -> None:
-        node, g = self._prev[0], self.grad
-        before = node._graph_grads[self._index]
-        node._graph_grads[self._index] = g if _is_zero(before) else before + g
-
-    def _formula(self) -> Formula | None:
-        return Formula(
-            (f"{self._prev[0]._op}.grad[{self._index}] += out.grad",),
-            {"out.grad": _as_float(self.grad)},
-        )
-
-    @property
-    def output_index(self) -> int:
-        """Which output of its op this value is."""
-        return self._index
-
-    def recompute(self, inputs: Sequence[Any]) -> float:
-        """Given its op's outputs (``inputs[0]``), this one."""
-        return float(inputs[0][self._index])

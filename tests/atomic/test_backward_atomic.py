@@ -21,7 +21,8 @@ from state_snapshot import assert_atomic
 import minigrad as mg
 from minigrad import Tensor
 from minigrad.autograd import AnomalyError
-from minigrad.scalar.value import ScalarFunction, Value, value_sum
+from minigrad.scalar.function import ScalarFunction
+from minigrad.scalar.value import Value, value_sum
 from minigrad.tensor.function import Function
 
 # ---------------------------------------------------------------- tensor engine

@@ -20,7 +20,7 @@ from minigrad.batchnorm.scalar import (
     batch_norm_fused,
 )
 from minigrad.check import compare_grads
-from minigrad.scalar.value import _OpNode
+from minigrad.scalar.function import _OpNode
 
 IMPLS = {"composite": batch_norm_composite, "fused": batch_norm_fused}
 

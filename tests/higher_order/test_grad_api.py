@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import minigrad as mg
-from minigrad.scalar.value import ScalarFunction
+from minigrad.scalar.function import ScalarFunction
 from minigrad.tensor.function import Function
 
 

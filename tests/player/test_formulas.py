@@ -29,7 +29,7 @@ from player_helpers import tensor_batchnorm, torch_batchnorm_example_grads
 
 import minigrad as mg
 from minigrad.autograd import Formula, backward_formula
-from minigrad.scalar.value import ScalarFunction
+from minigrad.scalar.function import ScalarFunction
 from minigrad.tensor.function import Function
 from minigrad.viz.player import EXAMPLES, backprop_steps
 from minigrad.viz.player import explain as explain_module

@@ -148,7 +148,7 @@ def test_labels_with_special_characters_render(text):
 
 
 def test_special_characters_in_names_and_op_names():
-    from minigrad.scalar.value import ScalarFunction
+    from minigrad.scalar.function import ScalarFunction
 
     class Weird(ScalarFunction):
         name = "<&op>"

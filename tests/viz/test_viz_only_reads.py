@@ -27,7 +27,8 @@ import minigrad
 import minigrad.batchnorm.scalar
 import minigrad.batchnorm.tensor
 import minigrad.nn.functional
-from minigrad.scalar.value import ScalarFunction, Value, value_sum
+from minigrad.scalar.function import ScalarFunction
+from minigrad.scalar.value import Value, value_sum
 from minigrad.tensor.function import Function
 
 VIZ = Path(minigrad.__file__).parent / "viz"
