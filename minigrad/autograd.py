@@ -324,18 +324,12 @@ class NotDifferentiable(str):
         )
 
 
-@contextlib.contextmanager
-def restore_grads_on_error(order: list[Any]) -> Iterator[None]:
-    """Put every node's ``.grad`` back as it was if the block raises (validate, then commit:
-    a backward that fails halfway, under anomaly mode or in a user's op, changes nothing).
-    Gradients are replaced, never changed in place, so keeping references is enough."""
-    saved = [node.grad for node in order]
-    try:
-        yield
-    except BaseException:
-        for node, g in zip(order, saved, strict=True):
-            node.grad = g
-        raise
+def restore_grads(order: list[Any], saved: list[Any]) -> None:
+    """Put every node's ``.grad`` back (validate, then commit: a backward that fails
+    halfway, under anomaly mode or in a user's op, changes nothing). Gradients are
+    replaced during a pass, never changed in place, so the references kept suffice."""
+    for node, g in zip(order, saved, strict=True):
+        node.grad = g
 
 
 def check_differentiable(order: list[Any], create_graph: bool = False) -> None:

@@ -24,7 +24,7 @@ class _Journal(threading.local):
     undos: list[Callable[[], None]] | None = None  # None: no module call is running
 
 
-_JOURNAL = _Journal()
+JOURNAL = _JOURNAL = _Journal()  # JOURNAL: what callers on a hot path may read
 
 
 def on_failure(undo: Callable[[], None]) -> None:

@@ -151,9 +151,14 @@ class Optimizer:
         parameters and their state and cannot fail on the input.
         """
         work = []
+        op, state, keys = f"{type(self).__name__}.step", self.state, self.state_keys
         for group in self.param_groups:
             self._recheck_options(group)
-            pairs = [(p, self._checked_grad(p)) for p in group["params"] if p.grad is not None]
+            pairs = [
+                (p, checked_grad(op, self._label, p, state.get(p, {}), keys))
+                for p in group["params"]
+                if p.grad is not None
+            ]
             work.append((group, pairs))
         for group, pairs in work:
             self._update_group(group, pairs)
@@ -168,11 +173,6 @@ class Optimizer:
         self._check_options(group)
         self._checked_settings[id(group)] = {k: v for k, v in group.items() if k != "params"}
         self._checked_settings[id(group)]["params"] = group["params"]
-
-    def _checked_grad(self, p: Tensor) -> np.ndarray:
-        """``p.grad`` as an array of ``p``'s dtype, or an error naming the optimizer and ``p``."""
-        op = f"{type(self).__name__}.step"
-        return checked_grad(op, self._label, p, self.state.get(p, {}), self.state_keys)
 
     def _update_group(self, group: dict[str, Any], pairs: list[tuple[Tensor, np.ndarray]]) -> None:
         """Move each (parameter, gradient) of one group, with the group's settings."""

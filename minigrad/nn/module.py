@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from minigrad.autograd import name_scope
-from minigrad.journal import call_with_undo
+from minigrad.journal import JOURNAL, call_with_undo
 from minigrad.tensor import Tensor
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "Sequential"]
@@ -222,6 +222,8 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """``forward``; if it raises, what its layers changed is undone (``minigrad.journal``)."""
+        if JOURNAL.undos is not None:  # inside an outer call, which keeps the journal
+            return self.forward(*args, **kwargs)
         return call_with_undo(self.forward, args, kwargs)
 
     # ------------------------------------------------------------ walking the tree

@@ -34,7 +34,7 @@ from minigrad.autograd import (
     STATE,
     AnomalyError,
     check_differentiable,
-    restore_grads_on_error,
+    restore_grads,
     run_backward,
     topological_order,
 )
@@ -260,12 +260,16 @@ class Value:
         seed = Value._grad_seed(self, grad, create_graph)
         order = topological_order(self)
         check_differentiable(order)
-        with restore_grads_on_error(order):  # a failing pass (anomaly mode) changes nothing
+        saved = [node.grad for node in order]  # a failing pass (anomaly mode) changes nothing
+        try:
             for node in order:
                 if node._prev:  # an intermediate: its gradient is this pass's alone
                     node.grad = 0.0
             self.grad = seed if _is_zero(self.grad) else self.grad + seed
             run_backward(order, create_graph=create_graph)
+        except BaseException:
+            restore_grads(order, saved)
+            raise
 
     # What ``minigrad.grad`` asks of an engine (see ``minigrad.autograd.grad``).
     @staticmethod

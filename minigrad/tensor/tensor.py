@@ -24,7 +24,7 @@ from minigrad.autograd import (
     STATE,
     NotDifferentiable,
     check_differentiable,
-    restore_grads_on_error,
+    restore_grads,
     run_backward,
     topological_order,
 )
@@ -312,12 +312,16 @@ class Tensor:
         check_differentiable(order)
         # An op's backward can still fail (a user's Function, anomaly mode): then every
         # gradient is put back as it was, so a failed call changes nothing.
-        with restore_grads_on_error(order):
+        saved = [node.grad for node in order]
+        try:
             for node in order:
                 if node._prev:  # an intermediate: its gradient is this pass's alone
                     node.grad = None
             self.grad = seed if self.grad is None else self.grad + seed
             run_backward(order, create_graph=create_graph)
+        except BaseException:
+            restore_grads(order, saved)
+            raise
         if not (create_graph if retain_graph is None else retain_graph):
             Tensor._release(order)
 
@@ -395,7 +399,8 @@ class Tensor:
             return
         ctx = self._ctx
         grads = ctx.backward(ctx, grad)
-        _check_count(self, grads)
+        if len(grads) != len(self._prev):
+            _check_count(self, grads)  # raises, naming the op
         for parent, g in zip(self._prev, grads):
             if g is None or not parent.requires_grad:
                 continue
