@@ -1,8 +1,10 @@
 """The tensor engine: ``Tensor`` on NumPy arrays, with PyTorch's API.
 
-* ``tensor.py``     the ``Tensor`` class: data, grad, operators, backward
+* ``tensor.py``     the ``Tensor`` class: data, grad, backward (first order and create_graph)
+* ``methods.py``    its PyTorch API: operators, reductions, shape methods, each calling an op
 * ``function.py``   ``Function`` (the op base class, the extension point) and ``unbroadcast``
 * ``ops.py``        elementwise and matrix ops; ``reductions.py``; ``shape_ops.py``
+* ``either.py``     what a backward needs, for an ndarray and a Tensor alike
 * ``creation.py``   ``tensor``, ``zeros``, ``ones``, ``randn``, ``rand``, ``arange``, ``*_like``
 
 ``minigrad.tensor`` is both this package and, like ``torch.tensor``, a function:
