@@ -118,7 +118,7 @@ def fused_double_backward(
 
         v = p dy + q u,   p = a - k S_ux / m,   q = -k S_dyx / m
 
-       so sum(v) = p S_dy + q S_u and sum(v xhat) = p S_dyx + q S_ux, and
+       so sum(v) = p S_dy + q S_u and sum(v xhat) = p S_dyx + q S_ux, and::
 
         ggamma = (S_udy - S_u S_dy / m - S_ux S_dyx / m) / sigma
         gx     = (p dy + q u) / sigma
