@@ -33,6 +33,7 @@ The checks themselves live in ``minigrad.optim_checks``.
 from __future__ import annotations
 
 import math
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -60,7 +61,7 @@ class Optimizer:
 
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
-        self._checked_settings: dict[int, dict[str, Any]] = {}  # see _recheck_options
+        self._checked_settings: dict[int, tuple[tuple, tuple]] = {}  # see _recheck_options
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}  # keyed by the parameter itself
         self._names: dict[Tensor, str] = {}
@@ -167,12 +168,11 @@ class Optimizer:
         """Check a group's settings again if any was replaced since the last check
         (``opt.param_groups[0]["lr"] = -1``): the settings are read now, not at construction."""
         checked = self._checked_settings.get(id(group))
-        same = checked is not None and len(checked) == len(group)
-        if same and all(group.get(k, checked) is v for k, v in checked.items()):
+        now = (tuple(group), tuple(group.values()))  # names, and the very objects they hold
+        if checked is not None and checked[0] == now[0] and all(map(is_, checked[1], now[1])):
             return  # the very same objects as last time: nothing to check
         self._check_options(group)
-        self._checked_settings[id(group)] = {k: v for k, v in group.items() if k != "params"}
-        self._checked_settings[id(group)]["params"] = group["params"]
+        self._checked_settings[id(group)] = now
 
     def _update_group(self, group: dict[str, Any], pairs: list[tuple[Tensor, np.ndarray]]) -> None:
         """Move each (parameter, gradient) of one group, with the group's settings."""
