@@ -100,6 +100,9 @@ class CrossEntropyFunction(Function):
 
     name: ClassVar[str] = "cross_entropy"
     fused: ClassVar[bool] = True
+    # Under create_graph the backward is built from differentiable ops instead (see
+    # ``_cross_entropy_backward_graph``), so a gradient through the loss differentiates again.
+    differentiable_backward: ClassVar[bool] = True
 
     @staticmethod
     def forward(
@@ -130,6 +133,8 @@ class CrossEntropyFunction(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        if isinstance(grad, Tensor):
+            return _cross_entropy_backward_graph(ctx, grad)
         softmax, *rest = ctx.saved_arrays
         shape = ctx.z_shape
         g = _grad_of_each(grad, shape[:1] + shape[2:], ctx.reduction)
@@ -142,6 +147,42 @@ class CrossEntropyFunction(Function):
         dz = (softmax * t.sum(axis=1, keepdims=True) - t) * g_rows
         dt = _classes_back(-log_p * g_rows, shape) if ctx.needs_input_grad[1] else None
         return _classes_back(dz, shape), dt
+
+
+def _cross_entropy_backward_graph(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+    """The same vector-Jacobian product as ``CrossEntropyFunction.backward``, built from
+    differentiable ops (``create_graph``): the softmax is recomputed from z, so it is a
+    function of z in the new graph, not a saved constant."""
+    z, *target = ctx.graph_inputs
+    shape = ctx.z_shape
+    g = _grad_of_each(grad, shape[:1] + shape[2:], ctx.reduction)
+    g_rows = g.reshape(-1, 1) if g.ndim else g
+    rows = _tensor_rows(z)
+    softmax = rows.softmax(axis=1)
+    if ctx.indices is not None:
+        onehot = np.zeros(rows.shape, dtype=z.dtype)
+        onehot[np.arange(len(onehot)), ctx.indices.reshape(-1)] = 1
+        return (_tensor_back((softmax - onehot) * g_rows, shape),)
+    t = _tensor_rows(target[0])
+    dz = (softmax * t.sum(axis=1, keepdims=True) - t) * g_rows
+    needs_t = ctx.needs_input_grad[1]
+    dt = _tensor_back(-rows.log_softmax(axis=1) * g_rows, shape) if needs_t else None
+    return _tensor_back(dz, shape), dt
+
+
+def _tensor_rows(a: Tensor) -> Tensor:
+    """``_classes_last`` for a tensor in the graph: (N, C, d1, ...) as (M, C) rows."""
+    if a.ndim == 2:
+        return a
+    return a.permute(0, *range(2, a.ndim), 1).reshape(-1, a.shape[1])
+
+
+def _tensor_back(rows: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``_classes_back`` for a tensor in the graph."""
+    if len(shape) == 2:
+        return rows
+    n = len(shape)
+    return rows.reshape(shape[0], *shape[2:], shape[1]).permute(0, n - 1, *range(1, n - 1))
 
 
 def _class_indices(op: str, target: Any, x: Tensor) -> np.ndarray:

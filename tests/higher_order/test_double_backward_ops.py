@@ -242,3 +242,36 @@ def test_third_order_spot_checks_against_torch() -> None:
         (gt,) = torch.autograd.grad(theirs, wt, create_graph=True)
         mine, theirs = (gm * d).sum(), (gt * torch.tensor(d)).sum()
         assert mine.item() == pytest.approx(theirs.item(), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("shape", "target_kind", "reduction"),
+    [((5, 3), "indices", "mean"), ((4, 3, 2), "indices", "sum"), ((5, 3), "probs", "none")],
+)
+def test_cross_entropy_differentiates_twice_like_torch(shape, target_kind, reduction) -> None:
+    """The fused loss's backward is rebuilt from ops under create_graph, so a Hessian-vector
+    product through F.cross_entropy works, as in PyTorch."""
+    rng = np.random.default_rng(5)
+    za = rng.normal(size=shape)
+    if target_kind == "indices":
+        target = rng.integers(0, shape[1], size=(shape[0], *shape[2:]))
+        mine_t, torch_t = target, torch.tensor(target)
+    else:
+        probs = rng.dirichlet(np.ones(shape[1]), size=shape[0])
+        mine_t, torch_t = mg.tensor(probs), torch.tensor(probs)
+    report = mg.gradgradcheck(
+        lambda z: nn.functional.cross_entropy(z, mine_t, reduction=reduction),
+        [mg.tensor(za.copy(), requires_grad=True)],
+    )
+    assert report.max_abs_error < 1e-6
+    z = mg.tensor(za.copy(), requires_grad=True)
+    zt = torch.tensor(za.copy(), requires_grad=True)
+    loss = nn.functional.cross_entropy(z, mine_t, reduction=reduction)
+    loss_t = torch.nn.functional.cross_entropy(zt, torch_t, reduction=reduction)
+    v = rng.normal(size=loss.shape)
+    (g,) = mg.grad(loss, z, grad_outputs=mg.tensor(v) if v.shape else None, create_graph=True)
+    (gt,) = torch.autograd.grad(loss_t, zt, torch.tensor(v) if v.shape else None, create_graph=True)
+    u = rng.normal(size=shape)
+    (h,) = mg.grad((g * u).sum(), z)
+    (ht,) = torch.autograd.grad((gt * torch.tensor(u)).sum(), zt)
+    np.testing.assert_allclose(h.data, ht.numpy(), rtol=1e-9, atol=1e-12)
