@@ -13,29 +13,42 @@ What lives here, written once:
 * ``run_backward(order)``: the backward driver. It visits nodes from the root down and
   asks each to push its gradient to its parents. The renderer and the backprop player
   walk the same order.
-* grad mode: ``no_grad()`` / ``enable_grad()``; under ``no_grad`` ops build no graph.
-* ``name_scope(name)``: every node made inside records the scope path, so a renderer
-  can draw the pieces of a composite op (BatchNorm from primitives) in one box.
-* ``detect_anomaly()``: the first op whose forward or backward produces NaN or inf
-  raises, naming the op and its inputs.
+* ``grad(outputs, inputs, ..., create_graph=...)``: gradients returned instead of
+  written into ``.grad`` (``torch.autograd.grad``); with ``create_graph`` they are
+  nodes of a new graph, which can be differentiated again.
+* the modes every op reads (``minigrad.modes``, re-exported here): ``no_grad()`` /
+  ``enable_grad()``, ``name_scope(name)`` (renderers box what was made inside),
+  ``detect_anomaly()`` (the first op that makes NaN or inf raises, naming the op).
 * ``record_backward()``: an opt-in recorder of what the driver did, step by step
   (node visited, gradient in, contribution out to each parent). Off by default; when
   off, the driver runs its plain loop and pays nothing for it.
 
-All three modes are thread-local: a ``no_grad`` in one thread does not leak into another.
+The modes are thread-local: a ``no_grad`` in one thread does not leak into another.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from minigrad.formula import Formula, backward_formula
+from minigrad.modes import (
+    STATE,
+    AnomalyError,
+    _GradMode,
+    anomaly_enabled,
+    current_scope,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    name_scope,
+    no_grad,
+    set_grad_enabled,
+)
 
 __all__ = [
     "AnomalyError",
@@ -56,23 +69,6 @@ __all__ = [
     "set_grad_enabled",
     "topological_order",
 ]
-
-
-class AnomalyError(FloatingPointError):
-    """Raised under ``detect_anomaly()`` when an op's forward or backward makes NaN/inf."""
-
-
-class _State(threading.local):
-    """Per-thread modes. Engines read these attributes on every op, so they stay flat."""
-
-    def __init__(self) -> None:
-        self.grad_enabled: bool = True
-        self.scope: tuple[str, ...] = ()
-        self.anomaly: bool = False
-        self.recorder: list[BackwardStep] | None = None
-
-
-STATE = _State()
 
 
 # ---------------------------------------------------------------- graph walk
@@ -390,91 +386,3 @@ def record_backward() -> Iterator[list[BackwardStep]]:
         yield steps
     finally:
         STATE.recorder = previous
-
-
-# ---------------------------------------------------------------- grad mode
-
-
-class _GradMode(contextlib.ContextDecorator):
-    """Sets grad mode inside a block (or a decorated function) and restores the previous one."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._previous = True
-
-    def _recreate_cm(self) -> _GradMode:
-        return _GradMode(self.enabled)  # a fresh one per decorated call: reentrant, thread-safe
-
-    def __enter__(self) -> None:
-        self._previous = STATE.grad_enabled
-        STATE.grad_enabled = self.enabled
-
-    def __exit__(self, *exc: object) -> None:
-        STATE.grad_enabled = self._previous
-
-
-def no_grad() -> _GradMode:
-    """Ops inside build no graph: results are leaves. Use for inference and updates."""
-    return _GradMode(False)
-
-
-def enable_grad() -> _GradMode:
-    """Turn graph building back on inside a ``no_grad`` block."""
-    return _GradMode(True)
-
-
-def set_grad_enabled(enabled: bool) -> _GradMode:
-    """``no_grad()`` or ``enable_grad()``, chosen by ``enabled``."""
-    return _GradMode(bool(enabled))
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops build a graph in this thread right now."""
-    return STATE.grad_enabled
-
-
-# ---------------------------------------------------------------- name scopes
-
-
-@contextlib.contextmanager
-def name_scope(name: str) -> Iterator[tuple[str, ...]]:
-    """Tag every node made inside with this scope (nested scopes nest).
-
-    A node records the full path, e.g. ``("mlp", "batchnorm")``; renderers draw each
-    path as a cluster.
-    """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"name_scope: name must be a non-empty string, got {name!r}")
-    previous = STATE.scope
-    STATE.scope = (*previous, name)
-    try:
-        yield STATE.scope
-    finally:
-        STATE.scope = previous
-
-
-def current_scope() -> tuple[str, ...]:
-    """The scope path new nodes get in this thread."""
-    return STATE.scope
-
-
-# ---------------------------------------------------------------- anomaly mode
-
-
-@contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
-    """Inside, the first op whose forward or backward makes NaN/inf raises ``AnomalyError``.
-
-    The error names the op and its inputs. It costs a finiteness check per op, so it
-    is off by default, as in PyTorch.
-    """
-    previous, STATE.anomaly = STATE.anomaly, True
-    try:
-        yield
-    finally:
-        STATE.anomaly = previous
-
-
-def anomaly_enabled() -> bool:
-    """Whether ``detect_anomaly()`` is active in this thread."""
-    return STATE.anomaly
