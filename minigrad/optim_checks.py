@@ -77,7 +77,7 @@ def checked_grad(
         and g.shape == p.data.shape
         and p.data.flags.writeable
         and all_finite(g)
-        and _state_fits(p, state, state_keys)
+        and (not state or _state_fits(p, state, state_keys))
     ):
         return g
     label = label_of(p)
