@@ -56,6 +56,7 @@ __all__ = [
     "Formula",
     "all_finite",
     "anomaly_enabled",
+    "backward",
     "backward_formula",
     "current_scope",
     "detect_anomaly",
@@ -167,9 +168,8 @@ def grad(
         results = tuple(
             engine._grad_result(x.grad, create_graph) if x in reached else None for x in ins
         )
-    finally:
-        for node, g in zip(order, saved, strict=True):
-            node.grad = g
+    finally:  # every .grad as it was: grad() writes nothing
+        restore_grads(order, saved)
     if not allow_unused and any(r is None for r in results):
         i = next(i for i, r in enumerate(results) if r is None)
         raise RuntimeError(
@@ -205,6 +205,38 @@ def _describe(x: Any) -> str:
     shape = getattr(x, "shape", None)
     kind = type(x).__name__
     return f"{kind} {label!r}" if label else f"{kind} of shape {shape}" if shape else kind
+
+
+def backward(
+    root: Any, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+) -> None:
+    """The body of ``Value.backward`` and ``Tensor.backward``: fill ``.grad`` of every node
+    ``root`` was computed from with d(root)/d(node).
+
+    Validate, then commit: the seed, a freed graph and a gradient that cannot be
+    differentiated again are refused before anything is written; a pass that still
+    fails (anomaly mode, a user's op) puts every ``.grad`` back. Leaves accumulate;
+    intermediates hold this pass's gradient only. Unless ``retain_graph`` (which defaults
+    to ``create_graph``, as in PyTorch), the engine releases what the ops saved.
+    """
+    engine = type(root)._engine
+    seed = engine._grad_seed(root, grad, create_graph)
+    order = topological_order(root)
+    engine._check_graph(order)
+    check_differentiable(order)
+    saved = [node.grad for node in order]
+    try:
+        zero = engine._zero_grad
+        for node in order:
+            if node._prev:  # an intermediate: its gradient is this pass's alone
+                node.grad = zero
+        root.grad = seed if engine._is_zero(root.grad) else root.grad + seed
+        run_backward(order, create_graph=create_graph)
+    except BaseException:
+        restore_grads(order, saved)
+        raise
+    if not (create_graph if retain_graph is None else retain_graph):
+        engine._release(order)
 
 
 # ---------------------------------------------------------------- backward driver
@@ -243,19 +275,34 @@ def run_backward(order: list[Any], create_graph: bool = False) -> None:
     made inside a name scope ``backward of <op>, step k``, so a drawing boxes them.
     """
     recorder, anomaly = STATE.recorder, STATE.anomaly
-    if create_graph:
-        _run_backward_graph(order)
+    if not create_graph:
+        if recorder is None and not anomaly:
+            for node in reversed(order):
+                if node._prev:
+                    node._backward()
+            return
+        _watched_walk(order, recorder, anomaly, create_graph)
         return
-    if recorder is None and not anomaly:
-        for node in reversed(order):
-            if node._prev:
-                node._backward()
-        return
-    for node in reversed(order):  # the same walk, watched
+    # The pass's nodes go in a box "derivative k": one more than the highest derivative
+    # already in the graph, so a third derivative's nodes never share a box with the
+    # second's; inside it, one box per step ("backward of tanh, step 3").
+    level = 1 + max((_derivative_level(node._scope) for node in order), default=0)
+    with _GradMode(True), name_scope(f"derivative {level}"):  # a graph, even inside no_grad
+        _watched_walk(order, recorder, anomaly, create_graph)
+
+
+def _watched_walk(order: list[Any], recorder: Any, anomaly: bool, create_graph: bool) -> None:
+    """The same walk, with the anomaly check and the recorder, and under ``create_graph``
+    each step's nodes in a box of their own."""
+    for k, node in enumerate(reversed(order), start=1):
         if not node._prev:
             continue
         before = [_copy_grad(p.grad) for p in node._prev] if recorder is not None else []
-        node._backward()
+        if create_graph:
+            with name_scope(f"backward of {node._op or 'op'}, step {k}"):
+                node._backward_graph()
+        else:
+            node._backward()
         if anomaly:
             _check_backward(node)
         if recorder is not None:
@@ -263,29 +310,6 @@ def run_backward(order: list[Any], create_graph: bool = False) -> None:
                 (p, _grad_difference(p.grad, b)) for p, b in zip(node._prev, before, strict=True)
             ]
             recorder.append(BackwardStep(node, _copy_grad(node.grad), contributions))
-
-
-def _run_backward_graph(order: list[Any]) -> None:
-    recorder, anomaly = STATE.recorder, STATE.anomaly
-    # The pass's nodes go in a box "derivative k": one more than the highest derivative
-    # already in the graph, so a third derivative's nodes never share a box with the
-    # second's; inside it, one box per step ("backward of tanh, step 3").
-    level = 1 + max((_derivative_level(node._scope) for node in order), default=0)
-    with _GradMode(True), name_scope(f"derivative {level}"):  # a graph, even inside no_grad
-        for k, node in enumerate(reversed(order), start=1):
-            if not node._prev:
-                continue
-            before = [_copy_grad(p.grad) for p in node._prev] if recorder is not None else []
-            with name_scope(f"backward of {node._op or 'op'}, step {k}"):
-                node._backward_graph()
-            if anomaly:
-                _check_backward(node)
-            if recorder is not None:
-                contributions = [
-                    (p, _grad_difference(p.grad, b))
-                    for p, b in zip(node._prev, before, strict=True)
-                ]
-                recorder.append(BackwardStep(node, _copy_grad(node.grad), contributions))
 
 
 def _derivative_level(scope: tuple[str, ...]) -> int:
@@ -328,17 +352,14 @@ def restore_grads(order: list[Any], saved: list[Any]) -> None:
         node.grad = g
 
 
-def check_differentiable(order: list[Any], create_graph: bool = False) -> None:
+def check_differentiable(order: list[Any]) -> None:
     """Raise, before any gradient is written, if a backward over ``order`` would pass
-    through a gradient that was made without a graph (see ``not_differentiable``)."""
+    through a gradient that was made without a graph (see ``NotDifferentiable``)."""
     if not NotDifferentiable.made:
         return
     for node in order:
-        op = node._op
-        if node._prev and isinstance(op, NotDifferentiable):
-            raise RuntimeError(op.message)
-        if node._prev and isinstance(getattr(op, "refuses", None), NotDifferentiable):
-            raise RuntimeError(op.refuses.message)
+        if node._prev and isinstance(node._op, NotDifferentiable):
+            raise RuntimeError(node._op.message)
 
 
 def _check_backward(node: Any) -> None:

@@ -19,12 +19,10 @@ from minigrad.autograd import STATE, AnomalyError, NotDifferentiable
 from minigrad.formula import Formula
 from minigrad.scalar.value import (
     Number,
-    Op,
     Value,
     _as_float,
     _is_zero,
     _lift,
-    _refuse,
     _result,
 )
 
@@ -159,8 +157,7 @@ class _OpNode:
                 f"{self._op} backward: returned {len(grads_in)} gradients "
                 f"for {len(self._prev)} inputs"
             )
-        op = Op(f"{self._op} backward", _refuse)
-        op.refuses = NotDifferentiable(op)  # differentiating these gradients raises
+        op = NotDifferentiable(f"{self._op} backward")  # differentiating these raises
         for parent, g in zip(self._prev, grads_in, strict=True):
             # linked to the upstream gradients and the inputs, so a second backward reaches it
             term = _result(float(g), op, (*upstream, *self._prev))

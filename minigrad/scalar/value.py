@@ -30,13 +30,10 @@ from collections.abc import Iterable, Sequence
 from numbers import Real
 from typing import Any, ClassVar
 
+from minigrad import autograd
 from minigrad.autograd import (
     STATE,
     AnomalyError,
-    check_differentiable,
-    restore_grads,
-    run_backward,
-    topological_order,
 )
 from minigrad.formula import Formula, Symbol
 from minigrad.scalar.derivatives import (
@@ -170,7 +167,7 @@ class Value:
         return Formula(lines, values)
 
     # ------------------------------------------------------------ arithmetic
-    # Each op: its forward value; its local derivatives are in the table above.
+    # Each op: its forward value, and its entry in the table of derivatives.
 
     def __add__(self, other: Value | Number) -> Value:
         other = _lift(other, "+")
@@ -257,21 +254,9 @@ class Value:
         that backward built are drawn in boxes named ``backward of <op>``.
         ``minigrad.grad`` does the same without touching ``.grad``.
         """
-        seed = Value._grad_seed(self, grad, create_graph)
-        order = topological_order(self)
-        check_differentiable(order)
-        saved = [node.grad for node in order]  # a failing pass (anomaly mode) changes nothing
-        try:
-            for node in order:
-                if node._prev:  # an intermediate: its gradient is this pass's alone
-                    node.grad = 0.0
-            self.grad = seed if _is_zero(self.grad) else self.grad + seed
-            run_backward(order, create_graph=create_graph)
-        except BaseException:
-            restore_grads(order, saved)
-            raise
+        autograd.backward(self, grad, create_graph=create_graph)
 
-    # What ``minigrad.grad`` asks of an engine (see ``minigrad.autograd.grad``).
+    # What ``minigrad.autograd``'s ``backward`` and ``grad`` ask of an engine.
     @staticmethod
     def _grad_seed(out: Value, grad: Any, create_graph: bool) -> Any:
         # None is the default seed, as in PyTorch; anything else must be a real number
@@ -420,10 +405,6 @@ def _pow_value(base: Value, exponent: Value) -> Value:
             "use a number exponent for negative bases"
         )
     return _result(_power(a, b), POW, (base, exponent))
-
-
-def _refuse(*args: Any) -> tuple[Any, ...]:
-    raise RuntimeError("a gradient made without a graph cannot be differentiated again")
 
 
 def _is_zero(g: Any) -> bool:

@@ -20,13 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import autograd
 from minigrad.autograd import (
     STATE,
     NotDifferentiable,
-    check_differentiable,
-    restore_grads,
-    run_backward,
-    topological_order,
 )
 from minigrad.formula import Formula, pretty
 from minigrad.tensor.methods import TensorMethods
@@ -307,26 +304,10 @@ class Tensor(TensorMethods):
         PyTorch) each ``.grad`` is a Tensor with a graph of its own, which can be
         differentiated again; ``retain_graph`` then defaults to True.
         """
-        seed = Tensor._grad_seed(self, gradient if grad is None else grad, create_graph)
-        order = topological_order(self)
-        Tensor._check_graph(order)  # check everything before changing anything
-        check_differentiable(order)
-        # An op's backward can still fail (a user's Function, anomaly mode): then every
-        # gradient is put back as it was, so a failed call changes nothing.
-        saved = [node.grad for node in order]
-        try:
-            for node in order:
-                if node._prev:  # an intermediate: its gradient is this pass's alone
-                    node.grad = None
-            self.grad = seed if self.grad is None else self.grad + seed
-            run_backward(order, create_graph=create_graph)
-        except BaseException:
-            restore_grads(order, saved)
-            raise
-        if not (create_graph if retain_graph is None else retain_graph):
-            Tensor._release(order)
+        given = gradient if grad is None else grad
+        autograd.backward(self, given, retain_graph=retain_graph, create_graph=create_graph)
 
-    # What ``minigrad.grad`` asks of an engine (see ``minigrad.autograd.grad``).
+    # What ``minigrad.autograd``'s ``backward`` and ``grad`` ask of an engine.
     _zero_grad = None
 
     @staticmethod
